@@ -1,0 +1,221 @@
+import { Bot, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
+import type { ChatInviteLink } from 'node-telegram-bot-api/types';
+import type { Logger } from '../logger.ts';
+import { AppError, conflict, forbidden, rateLimited, upstreamError, validationFailed, badRequest } from '../errors.ts';
+
+export interface ChatBotStatus {
+  title: string;
+  username: string | null;
+  botIsMember: boolean;
+  botIsAdmin: boolean;
+  botCanInviteUsers: boolean;
+}
+
+export interface TelegramInviteLink {
+  inviteLink: string;
+  name: string | null;
+  createsJoinRequest: boolean;
+  expireDate: Date | null;
+  memberLimit: number | null;
+  subscriptionPeriod: number | null;
+  subscriptionPrice: number | null;
+  isRevoked: boolean;
+  creatorId: number | null;
+}
+
+export interface RegularLinkFields {
+  name: string;
+  expireDate: Date | null;
+  memberLimit: number | null;
+  createsJoinRequest: boolean;
+}
+
+export interface SubscriptionLinkFields {
+  name: string;
+  subscriptionPeriod: number;
+  subscriptionPrice: number;
+}
+
+/** What the service needs from Telegram; implemented over the Bot API, or its emulator in sandbox mode. */
+export interface TelegramGateway {
+  getChatStatus(chatId: number): Promise<ChatBotStatus>;
+  createInviteLink(chatId: number, fields: RegularLinkFields): Promise<TelegramInviteLink>;
+  createSubscriptionInviteLink(chatId: number, fields: SubscriptionLinkFields): Promise<TelegramInviteLink>;
+  /** Sends every field: Telegram clears the ones an edit omits. */
+  editInviteLink(chatId: number, inviteLink: string, fields: RegularLinkFields): Promise<TelegramInviteLink>;
+  editSubscriptionInviteLink(chatId: number, inviteLink: string, name: string): Promise<TelegramInviteLink>;
+  revokeInviteLink(chatId: number, inviteLink: string): Promise<TelegramInviteLink>;
+}
+
+export interface TelegramAdapterOptions {
+  token: string;
+  apiRoot: string;
+  /** Per attempt. */
+  timeoutMs: number;
+  /** Retries of calls that are safe to repeat (reads, edits, revokes); creates are never retried. */
+  maxRetries: number;
+  /** A 429 asking to wait longer than this is returned to the client as RATE_LIMITED. */
+  maxRetryAfterMs?: number;
+  log: Logger;
+}
+
+/** Telegram's descriptions for constraint errors, and the input field each one is about. */
+const CONSTRAINT_FIELDS: [RegExp, string, string][] = [
+  [/USAGE_LIMIT_INVALID/, 'memberLimit', 'must be between 1 and 99999'],
+  [/member limit can't be specified/i, 'memberLimit', 'cannot be set when createsJoinRequest is true'],
+  [/EXPIRE_DATE_INVALID/, 'expireDate', 'must be in the future'],
+  [/SUBSCRIPTION_PERIOD_INVALID/, 'subscriptionPeriod', 'must be 2592000 (30 days)'],
+  [/subscription pricing|PRICING_CHAT_INVALID|SUBSCRIPTION_PRICE/i, 'subscriptionPrice', 'must be between 1 and 10000 Stars'],
+  [/name.*too long|INVITE_LINK_NAME/i, 'name', 'must be at most 32 characters'],
+];
+
+/** The one place that turns a Telegram failure into a contract error. */
+export function mapTelegramError(error: unknown, chatId: number): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof TelegramApiError) {
+    const { errorCode, description } = error;
+    if (errorCode === 429) return rateLimited(error.retryAfter ?? 1, `Telegram rate limit: retry after ${error.retryAfter ?? 1} s`);
+    if (errorCode === 401 || errorCode === 404) {
+      return upstreamError('Telegram rejected the helper bot token', { reason: 'BOT_TOKEN_INVALID' });
+    }
+    if (errorCode >= 500) return upstreamError(`Telegram failed: ${description}`);
+    if (/not a member|was kicked|chat not found|bot is not a participant/i.test(description)) {
+      return conflict(`The helper bot is not added to channel ${chatId}`, { reason: 'BOT_NOT_IN_CHANNEL', channelId: chatId });
+    }
+    if (/CHAT_ADMIN_REQUIRED|not enough rights|need administrator rights/i.test(description)) {
+      return forbidden(`The helper bot has no rights to manage invite links in channel ${chatId}`, {
+        reason: 'BOT_RIGHTS_MISSING',
+        channelId: chatId,
+      });
+    }
+    const constraint = CONSTRAINT_FIELDS.find(([pattern]) => pattern.test(description));
+    if (constraint) return validationFailed([{ path: ['input', constraint[1]], message: constraint[2] }]);
+    return badRequest(`Telegram refused the request: ${description.replace(/^Bad Request: /, '')}`);
+  }
+  if (error instanceof TimeoutError) return upstreamError('Telegram did not answer in time');
+  if (error instanceof NetworkError || error instanceof ParseError) return upstreamError('Telegram could not be reached');
+  return upstreamError('Telegram call failed');
+}
+
+const unixTime = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : 0);
+
+function toInviteLink(link: ChatInviteLink): TelegramInviteLink {
+  return {
+    inviteLink: link.invite_link,
+    name: link.name ?? null,
+    createsJoinRequest: link.creates_join_request,
+    expireDate: link.expire_date ? new Date(link.expire_date * 1000) : null,
+    memberLimit: link.member_limit ?? null,
+    subscriptionPeriod: link.subscription_period ?? null,
+    subscriptionPrice: link.subscription_price ?? null,
+    isRevoked: link.is_revoked,
+    creatorId: link.creator?.id ?? null,
+  };
+}
+
+export class TelegramBotApiAdapter implements TelegramGateway {
+  private readonly retrying: Bot;
+  private readonly once: Bot;
+  private botId: Promise<number> | undefined;
+
+  constructor(private readonly options: TelegramAdapterOptions) {
+    const transport = {
+      apiRoot: options.apiRoot,
+      timeoutMs: options.timeoutMs,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 2000,
+      retryBackoffMs: 200,
+    };
+    this.retrying = new Bot(options.token, { ...transport, maxRetries: options.maxRetries });
+    // A create that timed out may still have created a link; retrying could create a second one.
+    this.once = new Bot(options.token, { ...transport, maxRetries: 0 });
+  }
+
+  private async call<T>(method: string, chatId: number, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const mapped = mapTelegramError(error, chatId);
+      this.options.log.warn(
+        { method, chatId, code: mapped.code, telegram: error instanceof TelegramApiError ? error.description : String(error) },
+        'telegram call failed',
+      );
+      throw mapped;
+    }
+  }
+
+  private ownId(): Promise<number> {
+    this.botId ??= this.retrying.api.getMe().then((me) => me.id);
+    this.botId.catch(() => (this.botId = undefined));
+    return this.botId;
+  }
+
+  getChatStatus(chatId: number): Promise<ChatBotStatus> {
+    return this.call('getChat', chatId, async () => {
+      const chat = await this.retrying.api.getChat({ chat_id: chatId });
+      const member = await this.retrying.api.getChatMember({ chat_id: chatId, user_id: await this.ownId() });
+      const isAdmin = member.status === 'administrator' || member.status === 'creator';
+      return {
+        title: chat.title ?? String(chatId),
+        username: chat.username ?? null,
+        botIsMember: !['left', 'kicked'].includes(member.status),
+        botIsAdmin: isAdmin,
+        botCanInviteUsers:
+          member.status === 'creator' || (isAdmin && 'can_invite_users' in member && member.can_invite_users === true),
+      };
+    });
+  }
+
+  createInviteLink(chatId: number, fields: RegularLinkFields) {
+    return this.call('createChatInviteLink', chatId, async () =>
+      toInviteLink(
+        await this.once.api.createChatInviteLink({
+          chat_id: chatId,
+          name: fields.name,
+          ...(fields.expireDate ? { expire_date: unixTime(fields.expireDate) } : {}),
+          ...(fields.memberLimit ? { member_limit: fields.memberLimit } : {}),
+          creates_join_request: fields.createsJoinRequest,
+        }),
+      ),
+    );
+  }
+
+  createSubscriptionInviteLink(chatId: number, fields: SubscriptionLinkFields) {
+    return this.call('createChatSubscriptionInviteLink', chatId, async () =>
+      toInviteLink(
+        await this.once.api.createChatSubscriptionInviteLink({
+          chat_id: chatId,
+          name: fields.name,
+          subscription_period: fields.subscriptionPeriod,
+          subscription_price: fields.subscriptionPrice,
+        }),
+      ),
+    );
+  }
+
+  editInviteLink(chatId: number, inviteLink: string, fields: RegularLinkFields) {
+    return this.call('editChatInviteLink', chatId, async () =>
+      toInviteLink(
+        await this.retrying.api.editChatInviteLink({
+          chat_id: chatId,
+          invite_link: inviteLink,
+          name: fields.name,
+          expire_date: unixTime(fields.expireDate),
+          member_limit: fields.memberLimit ?? 0,
+          creates_join_request: fields.createsJoinRequest,
+        }),
+      ),
+    );
+  }
+
+  editSubscriptionInviteLink(chatId: number, inviteLink: string, name: string) {
+    return this.call('editChatSubscriptionInviteLink', chatId, async () =>
+      toInviteLink(await this.retrying.api.editChatSubscriptionInviteLink({ chat_id: chatId, invite_link: inviteLink, name })),
+    );
+  }
+
+  revokeInviteLink(chatId: number, inviteLink: string) {
+    return this.call('revokeChatInviteLink', chatId, async () =>
+      toInviteLink(await this.retrying.api.revokeChatInviteLink({ chat_id: chatId, invite_link: inviteLink })),
+    );
+  }
+}

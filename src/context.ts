@@ -1,0 +1,27 @@
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import type { Logger } from './logger.ts';
+import type { TelegramGateway } from './adapters/telegram.ts';
+
+/** Who is calling: resolved from the bearer token, fixed for the whole request. */
+export interface Viewer {
+  readonly accountId: string;
+  readonly tokenId: string;
+  /** Set for a partner token: it acts for this partner only. */
+  readonly partnerId: string | null;
+}
+
+/** Long-lived dependencies, built once at start-up. */
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly log: Logger;
+  readonly telegram: TelegramGateway;
+}
+
+export interface Context {
+  readonly requestId: string;
+  readonly viewer: Viewer;
+  readonly app: App;
+  readonly log: Logger;
+}

@@ -1,0 +1,79 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.ts';
+import { applyMigrations } from './migrations.ts';
+import { openPglite, PgliteAdapterFactory } from './pglite.ts';
+
+export type { PrismaClient };
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection string; without it an embedded PGlite in `dataDir` is used. */
+  url?: string;
+  dataDir?: string;
+  poolSize?: number;
+  acquireTimeoutMs?: number;
+  /** Count SQL statements in `statementCount` (tests and benchmarks). */
+  countStatements?: boolean;
+  /** An already open PGlite (tests load one from a migrated snapshot). */
+  pglite?: PGlite;
+}
+
+/** The one place that knows whether we run on PostgreSQL or on the embedded PGlite. */
+export class Database {
+  statementCount = 0;
+
+  private constructor(
+    readonly prisma: PrismaClient,
+    readonly kind: 'postgres' | 'pglite',
+    private readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+    private readonly closeDriver: () => Promise<void>,
+  ) {}
+
+  static async open(options: DatabaseOptions): Promise<Database> {
+    let factory: SqlMigrationAwareDriverAdapterFactory;
+    let closeDriver: () => Promise<void>;
+    let kind: Database['kind'];
+    if (options.url) {
+      const pool = new pg.Pool({
+        connectionString: options.url,
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: options.acquireTimeoutMs ?? 5000,
+      });
+      factory = new PrismaPg(pool);
+      closeDriver = () => pool.end();
+      kind = 'postgres';
+    } else {
+      const client = options.pglite ?? (await openPglite(options.dataDir ?? './data'));
+      factory = new PgliteAdapterFactory(client);
+      closeDriver = () => client.close();
+      kind = 'pglite';
+    }
+    const prisma = new PrismaClient({
+      adapter: factory,
+      log: options.countStatements ? [{ emit: 'event', level: 'query' }] : [],
+    });
+    const database = new Database(prisma, kind, factory, closeDriver);
+    if (options.countStatements) {
+      prisma.$on('query' as never, () => {
+        database.statementCount++;
+      });
+    }
+    return database;
+  }
+
+  /** Applies pending migrations; returns the names of those it applied. */
+  migrate(): Promise<string[]> {
+    return applyMigrations(this.adapterFactory);
+  }
+
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
+  }
+
+  async close(): Promise<void> {
+    await this.prisma.$disconnect();
+    await this.closeDriver();
+  }
+}

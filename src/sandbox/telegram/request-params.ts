@@ -1,0 +1,74 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Parameters exactly as the client sent them: decoded JSON values, or strings from a form/query. */
+export type ReceivedParams = Record<string, unknown>;
+
+/** A JSON body that is not a JSON object. */
+export class UnparsableBodyError extends Error {}
+
+export async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Query string merged with the body (JSON, urlencoded or multipart), like the Bot API server does. */
+export async function readParams(request: IncomingMessage, url: URL): Promise<ReceivedParams> {
+  const params: ReceivedParams = Object.fromEntries(url.searchParams);
+  const body = await readBody(request);
+  if (body.length === 0) return params;
+
+  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+  if (contentType.startsWith('application/json')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new UnparsableBodyError();
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UnparsableBodyError();
+    return { ...params, ...parsed };
+  }
+  if (contentType.startsWith('application/x-www-form-urlencoded')) {
+    return { ...params, ...Object.fromEntries(new URLSearchParams(body.toString('utf8'))) };
+  }
+  if (contentType.startsWith('multipart/form-data')) {
+    const form = await new Request(url, {
+      method: 'POST',
+      headers: { 'content-type': request.headers['content-type'] ?? '' },
+      body: new Uint8Array(body),
+    })
+      .formData()
+      // A body that is not valid multipart reads as no parameters: the method then reports what is missing.
+      .catch(() => new FormData());
+    for (const [name, value] of form) {
+      if (typeof value === 'string') params[name] = value;
+    }
+  }
+  return params;
+}
+
+/**
+ * Reads parameters the way telegram-bot-api does: every value is seen as its wire text (JSON
+ * non-strings as their JSON text), an absent or empty value reads as "", integers take the
+ * leading digits (anything else is 0) and are clamped, booleans are "true", "yes" or "1".
+ */
+export class WireParams {
+  constructor(private readonly received: ReceivedParams) {}
+
+  text(name: string): string {
+    const value = this.received[name];
+    if (value === undefined || value === null) return '';
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+
+  integer(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+    const digits = /^-?\d+/.exec(this.text(name));
+    const value = digits ? Number(digits[0]) : 0;
+    return Math.min(Math.max(value, min), max);
+  }
+
+  boolean(name: string): boolean {
+    return ['true', 'yes', '1'].includes(this.text(name).trim().toLowerCase());
+  }
+}

@@ -1,0 +1,58 @@
+import SchemaBuilder from '@pothos/core';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLScalarType } from 'graphql';
+import { DateTimeResolver, HexColorCodeResolver, SafeIntResolver, URLResolver } from 'graphql-scalars';
+import type PrismaTypes from '../generated/pothos-types.ts';
+import { getDatamodel } from '../generated/pothos-types.ts';
+import type { Context } from '../context.ts';
+import { validationFailed } from '../errors.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    SafeInt: { Input: number; Output: number | bigint };
+    URL: { Input: URL; Output: URL | string };
+    HexColorCode: { Input: string; Output: string };
+  };
+}>({
+  defaultFieldNullability: false,
+  plugins: [PrismaPlugin, SimpleObjectsPlugin, ValidationPlugin],
+  prisma: {
+    client: (ctx) => ctx.app.db.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
+  },
+  validation: {
+    validationError: (result) =>
+      validationFailed(
+        result.issues.map((issue) => ({
+          path: (issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment)),
+          message: issue.message,
+        })),
+      ),
+  },
+});
+
+builder.queryType({});
+builder.mutationType({});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('URL', URLResolver);
+builder.addScalarType('HexColorCode', HexColorCodeResolver);
+// Telegram ids are stored as BIGINT; they fit in 52 bits, so they serialize as plain numbers.
+builder.addScalarType(
+  'SafeInt',
+  new GraphQLScalarType({
+    ...SafeIntResolver.toConfig(),
+    serialize: (value) => SafeIntResolver.serialize(typeof value === 'bigint' ? Number(value) : value),
+  }),
+);

@@ -1,0 +1,38 @@
+import { builder } from './builder.ts';
+import { createPartner } from '../services/partners.ts';
+import { positiveInt, requiredName } from './validation.ts';
+
+builder.prismaObject('Partner', {
+  select: { id: true },
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    externalId: t.exposeInt('externalId'),
+    title: t.exposeString('title'),
+  }),
+});
+
+builder.queryFields((t) => ({
+  partners: t.prismaField({
+    type: ['Partner'],
+    resolve: (query, _root, _args, ctx) =>
+      ctx.app.db.prisma.partner.findMany({
+        ...query,
+        where: {
+          accountId: ctx.viewer.accountId,
+          ...(ctx.viewer.partnerId ? { id: ctx.viewer.partnerId } : {}),
+        },
+        orderBy: [{ externalId: 'asc' }],
+      }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createPartner: t.prismaField({
+    type: 'Partner',
+    args: {
+      externalId: t.arg.int({ required: true, validate: positiveInt }),
+      title: t.arg.string({ required: true, validate: requiredName(255) }),
+    },
+    resolve: (query, _root, args, ctx) => createPartner(ctx, query, args),
+  }),
+}));

@@ -1,0 +1,60 @@
+import { builder } from './builder.ts';
+import { createTag, createTagType } from '../services/tags.ts';
+import { requiredName, uuid } from './validation.ts';
+
+builder.prismaObject('TagType', {
+  select: { id: true },
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    tags: t.relation('tags', { query: { orderBy: [{ name: 'asc' }, { id: 'asc' }] } }),
+  }),
+});
+
+export const Tag = builder.prismaObject('Tag', {
+  select: { id: true },
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    color: t.expose('color', { type: 'HexColorCode' }),
+    type: t.relation('type', { nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  tagTypes: t.prismaField({
+    type: ['TagType'],
+    resolve: (query, _root, _args, ctx) =>
+      ctx.app.db.prisma.tagType.findMany({
+        ...query,
+        where: { accountId: ctx.viewer.accountId },
+        orderBy: [{ name: 'asc' }, { id: 'asc' }],
+      }),
+  }),
+  tags: t.prismaField({
+    type: ['Tag'],
+    resolve: (query, _root, _args, ctx) =>
+      ctx.app.db.prisma.tag.findMany({
+        ...query,
+        where: { accountId: ctx.viewer.accountId },
+        orderBy: [{ name: 'asc' }, { id: 'asc' }],
+      }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createTagType: t.prismaField({
+    type: 'TagType',
+    args: { name: t.arg.string({ required: true, validate: requiredName(64) }) },
+    resolve: (query, _root, args, ctx) => createTagType(ctx, query, args.name),
+  }),
+  createTag: t.prismaField({
+    type: 'Tag',
+    args: {
+      name: t.arg.string({ required: true, validate: requiredName(64) }),
+      color: t.arg({ type: 'HexColorCode', required: true }),
+      typeId: t.arg.id({ validate: uuid.nullish() }),
+    },
+    resolve: (query, _root, args, ctx) => createTag(ctx, query, args),
+  }),
+}));

@@ -1,0 +1,39 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import type { Viewer } from '../context.ts';
+import { unauthenticated } from '../errors.ts';
+
+/** A recognisable prefix lets secret scanners find leaked tokens. */
+export const TOKEN_PREFIX = 'iql_';
+const TOKEN_PATTERN = /^iql_[A-Za-z0-9_-]{43}$/;
+
+export const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+export const generateTokenSecret = () => TOKEN_PREFIX + randomBytes(32).toString('base64url');
+
+export async function issueApiToken(
+  db: Database,
+  input: { accountId: string; name: string; partnerId?: string | null; secret?: string },
+) {
+  const secret = input.secret ?? generateTokenSecret();
+  const apiToken = await db.prisma.apiToken.create({
+    data: { accountId: input.accountId, name: input.name, partnerId: input.partnerId ?? null, tokenHash: hashToken(secret) },
+  });
+  return { apiToken, secret };
+}
+
+/** Resolves `Authorization: Bearer <token>` to the caller, or throws UNAUTHENTICATED. */
+export async function authenticate(db: Database, authorization: string | null): Promise<Viewer> {
+  if (!authorization) throw unauthenticated();
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  if (!match || !TOKEN_PATTERN.test(match[1]!)) {
+    throw unauthenticated('Malformed Authorization header: expected "Bearer iql_…"');
+  }
+  const token = await db.prisma.apiToken.findUnique({
+    where: { tokenHash: hashToken(match[1]!) },
+    select: { id: true, accountId: true, partnerId: true, revokedAt: true },
+  });
+  if (!token) throw unauthenticated('Unknown API token');
+  if (token.revokedAt) throw unauthenticated('This API token has been revoked');
+  return { accountId: token.accountId, tokenId: token.id, partnerId: token.partnerId };
+}

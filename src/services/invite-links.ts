@@ -1,0 +1,312 @@
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { Context } from '../context.ts';
+import type { TelegramInviteLink, RegularLinkFields } from '../adapters/telegram.ts';
+import { conflict, notFound, validationFailed, type FieldError } from '../errors.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { findChannel } from './channels.ts';
+import { assertTagsExist } from './tags.ts';
+import { requireFullToken } from './access.ts';
+
+type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
+
+export const SUBSCRIPTION_PERIOD_SECONDS = 2592000;
+
+export interface CreateRegularLinkInput {
+  channelId: number;
+  name: string;
+  createsJoinRequest?: boolean | null;
+  expireDate?: Date | null;
+  memberLimit?: number | null;
+  budget?: number | null;
+  tagIds?: readonly string[] | null;
+  idempotencyKey?: string | null;
+}
+
+export interface CreateSubscriptionLinkInput {
+  channelId: number;
+  name: string;
+  subscriptionPeriod?: number | null;
+  subscriptionPrice: number;
+  budget?: number | null;
+  tagIds?: readonly string[] | null;
+  idempotencyKey?: string | null;
+}
+
+export interface UpdateInviteLinkInput {
+  id: string;
+  channelId: number;
+  name?: string | null;
+  expireDate?: Date | null;
+  memberLimit?: number | null;
+  createsJoinRequest?: boolean | null;
+  budget?: number | null;
+  tagIds?: readonly string[] | null;
+}
+
+/** Rules Telegram enforces too, checked first so a bad request never reaches it. */
+export function regularLinkErrors(fields: RegularLinkFields, now = new Date()): FieldError[] {
+  const errors: FieldError[] = [];
+  if (fields.expireDate && fields.expireDate.getTime() <= now.getTime()) {
+    errors.push({ path: ['input', 'expireDate'], message: 'must be in the future' });
+  }
+  if (fields.memberLimit != null && fields.createsJoinRequest) {
+    errors.push({ path: ['input', 'memberLimit'], message: 'cannot be set when createsJoinRequest is true' });
+  }
+  return errors;
+}
+
+/** A link of this account in this channel; a partner token sees only its partner's links. */
+function ownedLinkWhere(ctx: Context, id: string, channelId: number): Prisma.InviteLinkWhereInput {
+  return {
+    id,
+    accountId: ctx.viewer.accountId,
+    chatId: BigInt(channelId),
+    ...(ctx.viewer.partnerId ? { partnerId: ctx.viewer.partnerId } : {}),
+  };
+}
+
+export async function findInviteLink(ctx: Context, query: LinkQuery, id: string, channelId: number) {
+  const link = await ctx.app.db.prisma.inviteLink.findFirst({ ...query, where: ownedLinkWhere(ctx, id, channelId) });
+  if (!link) throw notFound(`Invite link ${id} not found in channel ${channelId}`);
+  return link;
+}
+
+const findOwnedLink = (ctx: Context, id: string, channelId: number) => findInviteLink(ctx, {}, id, channelId);
+
+interface NewLinkRecord {
+  channel: { id: string; telegramId: bigint };
+  created: TelegramInviteLink;
+  kind: 'REGULAR' | 'SUBSCRIPTION';
+  budget: number;
+  tagIds: readonly string[];
+  partnerId: string | null;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Stores a link Telegram has just created. If storing fails, the Telegram link is revoked so no
+ * live link exists without its row; a lost race on the idempotency key returns the winner's link.
+ */
+async function storeCreatedLink(ctx: Context, query: LinkQuery, record: NewLinkRecord) {
+  const { prisma } = ctx.app.db;
+  const chatId = Number(record.channel.telegramId);
+  try {
+    return await prisma.$transaction(async (tx) => {
+      await assertTagsExist(tx, ctx.viewer.accountId, record.tagIds);
+      const link = await tx.inviteLink.create({
+        data: {
+          accountId: ctx.viewer.accountId,
+          channelId: record.channel.id,
+          chatId: record.channel.telegramId,
+          name: record.created.name ?? '',
+          inviteLink: record.created.inviteLink,
+          kind: record.kind,
+          createsJoinRequest: record.created.createsJoinRequest,
+          expireDate: record.created.expireDate,
+          memberLimit: record.created.memberLimit,
+          subscriptionPeriod: record.created.subscriptionPeriod,
+          subscriptionPrice: record.created.subscriptionPrice,
+          isRevoked: record.created.isRevoked,
+          isBotCreated: true,
+          creatorId: record.created.creatorId === null ? null : BigInt(record.created.creatorId),
+          partnerId: record.partnerId,
+          budget: record.budget,
+          idempotencyKey: record.idempotencyKey,
+          tags: { createMany: { data: record.tagIds.map((tagId) => ({ tagId })) } },
+        },
+        select: { id: true },
+      });
+      return tx.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
+    });
+  } catch (error) {
+    await revokeOrphan(ctx, chatId, record.created.inviteLink, error);
+    if (record.idempotencyKey && isUniqueViolation(error)) {
+      const winner = await findByIdempotencyKey(ctx, query, record.idempotencyKey);
+      if (winner) return winner;
+    }
+    throw error;
+  }
+}
+
+async function revokeOrphan(ctx: Context, chatId: number, inviteLink: string, cause: unknown) {
+  try {
+    await ctx.app.telegram.revokeInviteLink(chatId, inviteLink);
+    ctx.log.warn({ chatId, inviteLink, err: cause }, 'storing a created invite link failed; revoked it in Telegram');
+  } catch (revokeError) {
+    ctx.log.error(
+      { chatId, inviteLink, err: cause, revokeError },
+      'storing a created invite link failed and revoking it failed too: revoke it by hand',
+    );
+  }
+}
+
+function findByIdempotencyKey(ctx: Context, query: LinkQuery, idempotencyKey: string) {
+  return ctx.app.db.prisma.inviteLink.findUnique({
+    ...query,
+    where: { accountId_idempotencyKey: { accountId: ctx.viewer.accountId, idempotencyKey } },
+  });
+}
+
+async function precheckCreate(ctx: Context, channelId: number, tagIds: readonly string[]) {
+  const channel = await findChannel(ctx, channelId);
+  await assertTagsExist(ctx.app.db.prisma, ctx.viewer.accountId, tagIds);
+  return channel;
+}
+
+export async function createRegularLink(
+  ctx: Context,
+  query: LinkQuery,
+  input: CreateRegularLinkInput,
+  partnerId: string | null = null,
+) {
+  if (partnerId === null) requireFullToken(ctx);
+  const fields: RegularLinkFields = {
+    name: input.name,
+    expireDate: input.expireDate ?? null,
+    memberLimit: input.memberLimit ?? null,
+    createsJoinRequest: input.createsJoinRequest ?? false,
+  };
+  const errors = regularLinkErrors(fields);
+  if (errors.length) throw validationFailed(errors);
+  if (input.idempotencyKey) {
+    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey);
+    if (existing) return existing;
+  }
+  const tagIds = [...new Set(input.tagIds ?? [])];
+  const channel = await precheckCreate(ctx, input.channelId, tagIds);
+  const created = await ctx.app.telegram.createInviteLink(input.channelId, fields);
+  return storeCreatedLink(ctx, query, {
+    channel,
+    created,
+    kind: 'REGULAR',
+    budget: input.budget ?? 0,
+    tagIds,
+    partnerId,
+    idempotencyKey: input.idempotencyKey ?? null,
+  });
+}
+
+export async function createSubscriptionLink(ctx: Context, query: LinkQuery, input: CreateSubscriptionLinkInput) {
+  requireFullToken(ctx);
+  if (input.idempotencyKey) {
+    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey);
+    if (existing) return existing;
+  }
+  const tagIds = [...new Set(input.tagIds ?? [])];
+  const channel = await precheckCreate(ctx, input.channelId, tagIds);
+  const created = await ctx.app.telegram.createSubscriptionInviteLink(input.channelId, {
+    name: input.name,
+    subscriptionPeriod: input.subscriptionPeriod ?? SUBSCRIPTION_PERIOD_SECONDS,
+    subscriptionPrice: input.subscriptionPrice,
+  });
+  return storeCreatedLink(ctx, query, {
+    channel,
+    created,
+    kind: 'SUBSCRIPTION',
+    budget: input.budget ?? 0,
+    tagIds,
+    partnerId: null,
+    idempotencyKey: input.idempotencyKey ?? null,
+  });
+}
+
+const given = <T>(value: T | null | undefined): value is T | null => value !== undefined;
+
+export async function updateInviteLink(ctx: Context, query: LinkQuery, input: UpdateInviteLinkInput) {
+  requireFullToken(ctx);
+  const link = await findOwnedLink(ctx, input.id, input.channelId);
+  if (link.isRevoked) throw conflict('A revoked invite link cannot be edited', { reason: 'LINK_REVOKED' });
+  const errors: FieldError[] = [];
+  if (input.name === null) errors.push({ path: ['input', 'name'], message: 'cannot be null' });
+  if (input.createsJoinRequest === null) errors.push({ path: ['input', 'createsJoinRequest'], message: 'cannot be null' });
+  if (input.budget === null) errors.push({ path: ['input', 'budget'], message: 'cannot be null' });
+  if (link.kind === 'SUBSCRIPTION') {
+    for (const field of ['expireDate', 'memberLimit', 'createsJoinRequest'] as const) {
+      if (given(input[field])) {
+        errors.push({ path: ['input', field], message: 'a subscription link can change only its name, budget and tags' });
+      }
+    }
+  }
+  if (errors.length) throw validationFailed(errors);
+
+  const next: RegularLinkFields = {
+    name: input.name ?? link.name,
+    expireDate: given(input.expireDate) ? input.expireDate : link.expireDate,
+    memberLimit: given(input.memberLimit) ? input.memberLimit : link.memberLimit,
+    createsJoinRequest: input.createsJoinRequest ?? link.createsJoinRequest,
+  };
+  const telegramChanged =
+    next.name !== link.name ||
+    next.expireDate?.getTime() !== link.expireDate?.getTime() ||
+    next.memberLimit !== link.memberLimit ||
+    next.createsJoinRequest !== link.createsJoinRequest;
+  if (telegramChanged && link.kind === 'REGULAR') {
+    // An already expired link may still be renamed; a new expiry date must be in the future.
+    const ruleErrors = regularLinkErrors(next).filter((error) => error.path[1] !== 'expireDate' || given(input.expireDate));
+    if (ruleErrors.length) throw validationFailed(ruleErrors);
+  }
+  const tagIds = input.tagIds ? [...new Set(input.tagIds)] : null;
+  if (tagIds) await assertTagsExist(ctx.app.db.prisma, ctx.viewer.accountId, tagIds);
+
+  const chatId = Number(link.chatId);
+  let edited: TelegramInviteLink | null = null;
+  if (telegramChanged) {
+    edited =
+      link.kind === 'SUBSCRIPTION'
+        ? await ctx.app.telegram.editSubscriptionInviteLink(chatId, link.inviteLink, next.name)
+        : await ctx.app.telegram.editInviteLink(chatId, link.inviteLink, next);
+  }
+  try {
+    return await ctx.app.db.prisma.$transaction(async (tx) => {
+      if (tagIds) {
+        await tx.inviteLinkTag.deleteMany({ where: { inviteLinkId: link.id } });
+        await tx.inviteLinkTag.createMany({ data: tagIds.map((tagId) => ({ inviteLinkId: link.id, tagId })) });
+      }
+      return tx.inviteLink.update({
+        ...query,
+        where: { id: link.id },
+        data: {
+          ...(edited
+            ? {
+                name: edited.name ?? '',
+                expireDate: edited.expireDate,
+                memberLimit: edited.memberLimit,
+                createsJoinRequest: edited.createsJoinRequest,
+              }
+            : {}),
+          ...(input.budget != null ? { budget: input.budget } : {}),
+          updatedAt: new Date(),
+        },
+      });
+    });
+  } catch (error) {
+    if (edited) await restoreTelegramFields(ctx, link, error);
+    throw error;
+  }
+}
+
+/** Puts the previous values back in Telegram when the database refused an edit Telegram accepted. */
+async function restoreTelegramFields(
+  ctx: Context,
+  link: { chatId: bigint; inviteLink: string; kind: string; name: string; expireDate: Date | null; memberLimit: number | null; createsJoinRequest: boolean },
+  cause: unknown,
+) {
+  const chatId = Number(link.chatId);
+  try {
+    if (link.kind === 'SUBSCRIPTION') await ctx.app.telegram.editSubscriptionInviteLink(chatId, link.inviteLink, link.name);
+    else await ctx.app.telegram.editInviteLink(chatId, link.inviteLink, link);
+    ctx.log.warn({ chatId, inviteLink: link.inviteLink, err: cause }, 'storing an edit failed; restored the link in Telegram');
+  } catch (restoreError) {
+    ctx.log.error({ chatId, inviteLink: link.inviteLink, err: cause, restoreError }, 'storing an edit failed and restoring Telegram failed too');
+  }
+}
+
+export async function revokeInviteLink(ctx: Context, query: LinkQuery, id: string, channelId: number) {
+  requireFullToken(ctx);
+  const link = await findOwnedLink(ctx, id, channelId);
+  if (!link.isRevoked) {
+    await ctx.app.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
+    await ctx.app.db.prisma.inviteLink.update({ where: { id: link.id }, data: { isRevoked: true, updatedAt: new Date() } });
+  }
+  return ctx.app.db.prisma.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
+}

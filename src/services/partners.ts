@@ -1,0 +1,31 @@
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { Context } from '../context.ts';
+import { conflict, notFound } from '../errors.ts';
+import { accountScope, requireFullToken } from './access.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+
+export async function createPartner(
+  ctx: Context,
+  query: { select?: Prisma.PartnerSelect; include?: Prisma.PartnerInclude },
+  input: { externalId: number; title: string },
+) {
+  requireFullToken(ctx);
+  try {
+    return await ctx.app.db.prisma.partner.create({ ...query, data: { ...accountScope(ctx), ...input } });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`Partner with external id ${input.externalId} already exists`);
+    throw error;
+  }
+}
+
+/** The partner behind `externalId` in this account; a partner token may only name its own partner. */
+export async function findPartnerByExternalId(ctx: Context, externalId: number) {
+  const partner = await ctx.app.db.prisma.partner.findUnique({
+    where: { accountId_externalId: { accountId: ctx.viewer.accountId, externalId } },
+    select: { id: true, title: true },
+  });
+  if (!partner || (ctx.viewer.partnerId !== null && ctx.viewer.partnerId !== partner.id)) {
+    throw notFound(`Partner with id=${externalId} not found`);
+  }
+  return partner;
+}
