@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, CONNECT_CHANNEL, CHANNEL, type TestApp } from './support/app.ts';
+
+let t: TestApp;
+let owner: { accountId: string; token: string };
+let other: { accountId: string; token: string };
+
+beforeAll(async () => {
+  t = await createTestApp();
+  owner = await t.createAccount('Owner');
+  other = await t.createAccount('Other');
+  const connected = await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL });
+  expect(connected.errors).toBeUndefined();
+});
+afterAll(() => t.close());
+
+const CHANNELS = '{ channels { id telegramId title } }';
+
+describe('authentication', () => {
+  it('rejects a request without a token', async () => {
+    const response = await t.gql(null, CHANNELS);
+    expect(response.status).toBe(401);
+    expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(response.data).toBeUndefined();
+  });
+
+  it('rejects a malformed Authorization header', async () => {
+    for (const header of ['Basic abc', 'Bearer', 'Bearer not-our-format', `Token ${owner.token}`]) {
+      const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: header },
+        body: JSON.stringify({ query: CHANNELS }),
+      });
+      const body = await response.json();
+      expect(response.status, header).toBe(401);
+      expect(body.errors[0].extensions.code, header).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('rejects an unknown token of the right shape', async () => {
+    const response = await t.gql(`iql_${'x'.repeat(43)}`, CHANNELS);
+    expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(response.errors?.[0]?.message).toMatch(/unknown/i);
+  });
+
+  it('rejects a revoked token at once', async () => {
+    const created = await t.gql(owner.token, 'mutation { createApiToken(name: "ci") { token apiToken { id } } }');
+    const { token, apiToken } = created.data.createApiToken;
+    expect((await t.gql(token, CHANNELS)).data.channels).toHaveLength(1);
+    const revoked = await t.gql(owner.token, 'mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }', { id: apiToken.id });
+    expect(revoked.data.revokeApiToken.revokedAt).not.toBeNull();
+    const after = await t.gql(token, CHANNELS);
+    expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(after.errors?.[0]?.message).toMatch(/revoked/i);
+  });
+
+  it('stores only a hash of each token', async () => {
+    const rows = await t.app.db.prisma.$queryRawUnsafe<{ dump: string }[]>(
+      `SELECT string_agg(t::text, ' ') AS dump FROM api_tokens t`,
+    );
+    expect(rows[0]!.dump).not.toContain(owner.token);
+    expect(rows[0]!.dump).not.toContain(owner.token.slice(4));
+  });
+});
+
+describe('tenancy', () => {
+  it("does not show one account's channels to another", async () => {
+    const mine = await t.gql(owner.token, CHANNELS);
+    const theirs = await t.gql(other.token, CHANNELS);
+    expect(mine.data.channels.map((c: { telegramId: number }) => c.telegramId)).toEqual([CHANNEL]);
+    expect(theirs.data.channels).toEqual([]);
+  });
+
+  it("answers NOT_FOUND for another account's channel and link", async () => {
+    const created = await t.gql(
+      owner.token,
+      'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "mine" }) { id } }',
+      { c: CHANNEL },
+    );
+    const id = created.data.createInviteLink.id;
+    const read = await t.gql(other.token, 'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { id } }', {
+      id,
+      c: CHANNEL,
+    });
+    expect(read.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const list = await t.gql(other.token, 'query($c: SafeInt!) { inviteLinks(channelId: $c) { total } }', { c: CHANNEL });
+    expect(list.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('request ids', () => {
+  it('echoes a given x-request-id and makes one otherwise', async () => {
+    const given = await t.yoga.fetch('http://inviteql.test/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers.get('x-request-id')).toBe('abc-123');
+    const made = await t.yoga.fetch('http://inviteql.test/healthz');
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never writes a token to the logs', async () => {
+    await t.gql(owner.token, CHANNELS);
+    expect(t.logs.join('\n')).not.toContain(owner.token);
+  });
+});
