@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, isSandbox, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults for an empty environment (sandbox on embedded PGlite)', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 4000, DATA_DIR: './data', DATABASE_POOL_SIZE: 10 });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(isSandbox(config)).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['LOG_LEVEL', 'loud'],
+    ['TELEGRAM_API_ROOT', 'not a url'],
+  ])('names %s in a one-line error for %j', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable}=`));
+  });
+
+  it('reads a real deployment', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgresql://u@db:5432/app', TELEGRAM_BOT_TOKEN: '123:abc', PORT: '8080' });
+    expect(config.PORT).toBe(8080);
+    expect(isSandbox(config)).toBe(false);
+  });
+});
