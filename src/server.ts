@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { App, Context } from './context.ts';
 import { schema } from './schema/index.ts';
@@ -82,11 +83,12 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
       headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }) : undefined,
     },
     maskedErrors: {
+      // Our own errors and GraphQL's (parse, validation, variables) pass; anything else is masked.
       maskError: (error, message) => {
-        if (error instanceof AppError) return error;
-        const original = (error as { originalError?: unknown }).originalError;
-        if (original instanceof AppError) return original;
-        return new AppError('INTERNAL_SERVER_ERROR' as never, message);
+        if (error instanceof GraphQLError && (!error.originalError || error.originalError instanceof GraphQLError)) {
+          return error;
+        }
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
     logging: {
