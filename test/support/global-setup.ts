@@ -30,6 +30,8 @@ export default async function setup(project: TestProject) {
     const template = `inviteql_template_${migrationsHash()}`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
+    // Concurrent runs on one server build the template once.
+    await admin.query('SELECT pg_advisory_lock(hashtext($1))', [template]);
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
     if (exists.rowCount === 0) {
       await admin.query(`CREATE DATABASE "${template}"`);
@@ -49,6 +51,7 @@ export default async function setup(project: TestProject) {
       [`inviteql_test_${Date.now() - 3_600_000}`],
     );
     for (const row of stale.rows) await admin.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
+    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [template]);
     await admin.end();
     project.provide('testDatabase', { kind: 'postgres', serverUrl: url, template });
   } else {
