@@ -1,9 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { App, Context } from './context.ts';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import {
+  defaultExtractPersistedOperationId,
+  usePersistedOperations,
+  type ExtractPersistedOperationId,
+} from '@graphql-yoga/plugin-persisted-operations';
+import type { App, Context, Viewer } from './context.ts';
 import { schema } from './schema/index.ts';
 import { authenticate } from './services/api-tokens.ts';
+import { readPartnerManifest } from './services/persisted-operations.ts';
+import { createRequestRateLimiter } from './services/rate-limit.ts';
 import { AppError } from './errors.ts';
 
 export interface ServerOptions {
@@ -35,6 +44,15 @@ function requestIdPlugin(app: App, requestIds: WeakMap<Request, { id: string; st
         { requestId: entry.id, method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - entry.startedAt) },
         'request',
       );
+    },
+  };
+}
+
+/** Partners fetch the operations they may run. */
+function partnerManifestPlugin(manifest: Record<string, string>): Plugin {
+  return {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname === '/operations/partner.json') endResponse(fetchAPI.Response.json(manifest));
     },
   };
 }
@@ -72,8 +90,56 @@ const unexpectedErrorLogPlugin: Plugin<Context> = {
   },
 };
 
+/** Bodies are read only when their declared size is within the limit. */
+function bodySizePlugin(maxBytes: number): Plugin {
+  const refuse = (fetchAPI: { Response: typeof Response }, status: number, message: string) =>
+    fetchAPI.Response.json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }, { status });
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return;
+      const length = request.headers.get('content-length');
+      if (length === null) endResponse(refuse(fetchAPI, 411, 'A Content-Length header is required'));
+      else if (Number(length) > maxBytes) endResponse(refuse(fetchAPI, 413, `The request body is over ${maxBytes} bytes`));
+    },
+  };
+}
+
+/** GraphQL-over-HTTP `documentId` ("sha256:<hex>"), or Apollo's persistedQuery.sha256Hash. */
+const persistedOperationId: ExtractPersistedOperationId = (params, request, context) => {
+  const documentId = (params as { documentId?: unknown }).documentId ?? new URL(request.url).searchParams.get('documentId');
+  if (typeof documentId === 'string') return documentId;
+  const apolloHash = defaultExtractPersistedOperationId(params, request, context);
+  return apolloHash ? `sha256:${apolloHash}` : null;
+};
+
+/** graphql-armor's rejections get a stable code, the limit's name and a 400. */
+const tagLimitError =
+  (limit: string) =>
+  (_context: unknown, error: GraphQLError): void => {
+    Object.assign(error.extensions, { code: 'QUERY_LIMIT_EXCEEDED', limit, http: { status: 400 } });
+  };
+
+const badRequestError = (message: string, code: string) => ({ message, extensions: { code, http: { status: 400 } } });
+
 export function createServer(app: App, options: ServerOptions = {}): InviteqlServer {
   const requestIds = new WeakMap<Request, { id: string; startedAt: number }>();
+  const rateLimiter = createRequestRateLimiter(app.db, app.config.RATE_LIMIT_PER_MINUTE);
+  const manifest = readPartnerManifest();
+  // Authentication and the rate limit run once per request, whichever hook asks first.
+  const viewers = new WeakMap<Request, Promise<Viewer>>();
+  const viewerOf = (request: Request): Promise<Viewer> => {
+    let viewer = viewers.get(request);
+    if (!viewer) {
+      viewer = authenticate(app.db, request.headers.get('authorization')).then(async (found) => {
+        await rateLimiter.consume(found.tokenId);
+        return found;
+      });
+      viewers.set(request, viewer);
+    }
+    return viewer;
+  };
+  const production = app.config.NODE_ENV === 'production';
+
   return createYoga<Record<string, never>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -97,10 +163,41 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
       warn: (...args) => app.log.warn({ yoga: args }),
       error: (...args) => app.log.error({ yoga: args }),
     },
-    plugins: [requestIdPlugin(app, requestIds), healthPlugin(app), unexpectedErrorLogPlugin],
+    plugins: [
+      requestIdPlugin(app, requestIds),
+      healthPlugin(app),
+      partnerManifestPlugin(manifest),
+      bodySizePlugin(app.config.MAX_BODY_BYTES),
+      // The API authenticates with the Authorization header only: a browser never adds it by itself,
+      // and a cross-site request carrying it needs a CORS preflight. Other requests must prove intent.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      usePersistedOperations({
+        getPersistedOperation: (id) => manifest[id] ?? null,
+        // Partner tokens run only published operations; full tokens run anything.
+        allowArbitraryOperations: async (request) => (await viewerOf(request)).partnerId === null,
+        extractPersistedOperationId: persistedOperationId,
+        customErrors: {
+          notFound: badRequestError('Unknown persisted operation id', 'PERSISTED_QUERY_NOT_IN_LIST'),
+          keyNotFound: badRequestError('Send a query or a persisted operation id (documentId)', 'PERSISTED_QUERY_ID_REQUIRED'),
+          persistedQueryOnly: badRequestError(
+            'This token may run persisted operations only: send documentId, not a query (GET /operations/partner.json)',
+            'PERSISTED_QUERY_ONLY',
+          ),
+        },
+      }),
+      EnvelopArmorPlugin({
+        maxDepth: { n: app.config.GRAPHQL_MAX_DEPTH, onReject: [tagLimitError('depth')] },
+        maxAliases: { n: app.config.GRAPHQL_MAX_ALIASES, onReject: [tagLimitError('aliases')] },
+        maxTokens: { n: app.config.GRAPHQL_MAX_TOKENS, onReject: [tagLimitError('tokens')] },
+        costLimit: { maxCost: app.config.GRAPHQL_MAX_COST, onReject: [tagLimitError('cost')] },
+        maxDirectives: { n: 20, onReject: [tagLimitError('directives')] },
+        blockFieldSuggestion: { enabled: production },
+      }),
+      unexpectedErrorLogPlugin,
+    ],
     context: async ({ request }): Promise<Context> => {
       const requestId = requestIds.get(request)?.id ?? randomUUID();
-      const viewer = await authenticate(app.db, request.headers.get('authorization'));
+      const viewer = await viewerOf(request);
       return Object.freeze({ requestId, viewer, app, log: app.log.child({ requestId }) });
     },
   });

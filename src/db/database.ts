@@ -29,12 +29,15 @@ export class Database {
     readonly kind: 'postgres' | 'pglite',
     private readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory,
     private readonly closeDriver: () => Promise<void>,
+    /** The PostgreSQL pool, for the few libraries that speak `pg` themselves (null on PGlite). */
+    readonly pgPool: pg.Pool | null,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
     let factory: SqlMigrationAwareDriverAdapterFactory;
     let closeDriver: () => Promise<void>;
     let kind: Database['kind'];
+    let pgPool: pg.Pool | null = null;
     if (options.url) {
       const pool = new pg.Pool({
         connectionString: options.url,
@@ -43,6 +46,7 @@ export class Database {
       });
       factory = new PrismaPg(pool);
       closeDriver = () => pool.end();
+      pgPool = pool;
       kind = 'postgres';
     } else {
       const client = options.pglite ?? (await openPglite(options.dataDir ?? './data'));
@@ -54,7 +58,7 @@ export class Database {
       adapter: factory,
       log: options.countStatements ? [{ emit: 'event', level: 'query' }] : [],
     });
-    const database = new Database(prisma, kind, factory, closeDriver);
+    const database = new Database(prisma, kind, factory, closeDriver, pgPool);
     if (options.countStatements) {
       prisma.$on('query' as never, () => {
         database.statementCount++;

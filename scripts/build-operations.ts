@@ -1,0 +1,8 @@
+// npm run operations:build: writes operations/partner.json (persisted-operation id → document).
+import { writeFileSync } from 'node:fs';
+import { schema } from '../src/schema/index.ts';
+import { buildPartnerManifest, partnerManifestPath } from '../src/services/persisted-operations.ts';
+
+const manifest = buildPartnerManifest(schema);
+writeFileSync(partnerManifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(`wrote ${Object.keys(manifest).length} operations to operations/partner.json`);
