@@ -24,6 +24,12 @@ const configSchema = z.object({
   TELEGRAM_TIMEOUT_MS: integer(3000, 100, 60_000),
   TELEGRAM_MAX_RETRIES: integer(1, 0, 5),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 120_000),
+  RATE_LIMIT_PER_MINUTE: integer(600, 0, 1_000_000),
+  MAX_BODY_BYTES: integer(1_000_000, 1_000, 50_000_000),
+  GRAPHQL_MAX_DEPTH: integer(10, 2, 100),
+  GRAPHQL_MAX_ALIASES: integer(10, 1, 1000),
+  GRAPHQL_MAX_TOKENS: integer(2000, 100, 100_000),
+  GRAPHQL_MAX_COST: integer(5000, 100, 1_000_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
