@@ -103,6 +103,9 @@ export function validatePage(page: number, limit: number): void {
   if (errors.length) throw validationFailed(errors);
 }
 
+/** Prisma passes `contains` into ILIKE as is: escape its wildcards so the name is a plain substring. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
 /** One page of a channel's links plus the total of all matches. */
 export async function listInviteLinks(
   ctx: Context,
@@ -112,7 +115,7 @@ export async function listInviteLinks(
   validatePage(listing.page, listing.limit);
   const channel = await findChannel(ctx, listing.channelId);
   const and: Prisma.InviteLinkWhereInput[] = [];
-  if (listing.name) and.push({ name: { contains: listing.name, mode: 'insensitive' } });
+  if (listing.name) and.push({ name: { contains: escapeLike(listing.name), mode: 'insensitive' } });
   if (listing.creatorId != null) and.push({ creatorId: BigInt(listing.creatorId) });
   if (listing.partnerId) and.push({ partnerId: listing.partnerId });
   if (listing.filter?.linkIds) and.push({ id: { in: [...listing.filter.linkIds] } });
