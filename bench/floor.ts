@@ -1,0 +1,199 @@
+// The raw-SQL floor: a bare node:http server that answers the benchmark's GraphQL requests with
+// ONE SQL statement each. The database builds the whole response JSON (json_build_object/json_agg),
+// node passes the text through untouched. Named (prepared) statements, a pool of 10 connections.
+// It is what the GraphQL server would cost with no GraphQL, ORM or auth layer at all.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
+import { PAGE_SIZE } from './queries.ts';
+
+export interface SqlStatement {
+  /** Prepared-statement name: one per distinct text. */
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+/** Runs a statement whose single row has a single text column, the response body. */
+export type SqlRunner = (statement: SqlStatement) => Promise<string | undefined>;
+
+type Variables = Record<string, unknown>;
+/** One handler per operationName; issue 5's amoCRM line adds its own here. */
+export type FloorHandler = (variables: Variables) => SqlStatement;
+
+class BadRequest extends Error {}
+
+const statementNames = new Map<string, string>();
+function statement(text: string, values: unknown[]): SqlStatement {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `floor_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
+const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+interface TagGroup {
+  tagTypeId?: string | null;
+  withoutType?: boolean | null;
+  tags?: string[] | null;
+}
+
+/**
+ * inviteLinks(channelId, limit 20, name?, filter.tags?) ordered by created_at DESC, id DESC, as
+ * `{"data":{"inviteLinks":{"total":N,"items":[...]}}}`. Links are reached through the channel,
+ * which is looked up within the account, so the links need no account_id test of their own
+ * (every link of a channel belongs to the channel's account).
+ */
+export function inviteLinksStatement(variables: Variables): SqlStatement {
+  const channelId = variables.channelId;
+  if (typeof channelId !== 'number' || !Number.isSafeInteger(channelId)) throw new BadRequest('channelId');
+  const values: unknown[] = [SANDBOX_ACCOUNT_ID, String(channelId)];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const conditions = ['l.channel_id = c.id'];
+
+  if (typeof variables.name === 'string' && variables.name !== '') {
+    conditions.push(`l.name ILIKE ${param(`%${escapeLike(variables.name)}%`)}`);
+  }
+  const filter = variables.filter as { tags?: TagGroup[] | null } | null | undefined;
+  for (const group of filter?.tags ?? []) {
+    const alternatives: string[] = [];
+    if (group.tags?.length) {
+      alternatives.push(
+        `EXISTS (SELECT 1 FROM invite_link_tags x WHERE x.invite_link_id = l.id AND x.tag_id = ANY(${param(group.tags)}::uuid[]))`,
+      );
+    }
+    if (group.withoutType) {
+      const typeTest = group.tagTypeId ? `t.type_id = ${param(group.tagTypeId)}::uuid` : 't.type_id IS NULL';
+      alternatives.push(
+        `NOT EXISTS (SELECT 1 FROM invite_link_tags x JOIN tags t ON t.id = x.tag_id WHERE x.invite_link_id = l.id AND ${typeTest})`,
+      );
+    }
+    if (alternatives.length === 0) throw new BadRequest('empty tag group');
+    conditions.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
+  }
+  const where = conditions.join('\n      AND ');
+
+  const text = `
+SELECT json_build_object('data', json_build_object('inviteLinks', json_build_object(
+  'total', (SELECT count(*) FROM invite_links l WHERE ${where}),
+  'items', COALESCE((
+    SELECT json_agg(json_build_object(
+      'id', p.id,
+      'name', p.name,
+      'inviteLink', p.invite_link,
+      'budget', p.budget,
+      'createdAt', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'channel', json_build_object('title', c.title),
+      'tags', COALESCE((
+        SELECT json_agg(json_build_object(
+          'name', t.name,
+          'color', t.color,
+          'type', CASE WHEN tt.id IS NULL THEN NULL ELSE json_build_object('name', tt.name) END
+        ) ORDER BY t.name)
+        FROM invite_link_tags lt
+        JOIN tags t ON t.id = lt.tag_id
+        LEFT JOIN tag_types tt ON tt.id = t.type_id
+        WHERE lt.invite_link_id = p.id
+      ), '[]'::json)
+    ) ORDER BY p.created_at DESC, p.id DESC)
+    FROM (
+      SELECT l.id, l.name, l.invite_link, l.budget, l.created_at
+      FROM invite_links l
+      WHERE ${where}
+      ORDER BY l.created_at DESC, l.id DESC
+      LIMIT ${PAGE_SIZE}
+    ) p
+  ), '[]'::json)
+)))::text AS body
+FROM channels c
+WHERE c.account_id = $1::uuid AND c.telegram_id = $2::bigint`;
+  return statement(text, values);
+}
+
+export const floorHandlers: Record<string, FloorHandler> = {
+  BenchDefaultPage: inviteLinksStatement,
+  BenchTagFilter: inviteLinksStatement,
+  BenchNameSearch: inviteLinksStatement,
+};
+
+const NOT_FOUND_BODY = JSON.stringify({ errors: [{ message: 'Channel not found' }], data: null });
+
+function send(res: ServerResponse, status: number, body: string) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function handle(run: SqlRunner, handlers: Record<string, FloorHandler>) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'POST' || req.url !== '/graphql') return send(res, 404, '{"errors":[{"message":"Not found"}]}');
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let sql: SqlStatement;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { operationName?: string; variables?: Variables };
+        const handler = handlers[body.operationName ?? ''];
+        if (!handler) throw new BadRequest(`unknown operation ${body.operationName}`);
+        sql = handler(body.variables ?? {});
+      } catch (error) {
+        return send(res, 400, JSON.stringify({ errors: [{ message: String((error as Error).message) }] }));
+      }
+      run(sql).then(
+        (text) => send(res, 200, text ?? NOT_FOUND_BODY),
+        (error: Error) => send(res, 500, JSON.stringify({ errors: [{ message: error.message }] })),
+      );
+    });
+  };
+}
+
+export interface Floor {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** The floor on PostgreSQL through `pg` directly. */
+export async function startPgFloor(connectionString: string, poolSize = 10): Promise<Floor> {
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000 });
+  const run: SqlRunner = async ({ name, text, values }) => {
+    const result = await pool.query<{ body: string }>({ name, text, values });
+    return result.rows[0]?.body;
+  };
+  const server = createServer(handle(run, floorHandlers));
+  const url = await listen(server);
+  return {
+    url,
+    close: async () => {
+      await closeServer(server);
+      await pool.end();
+    },
+  };
+}
+
+/** The floor on an open PGlite (a single connection; only for the not-representative fallback). */
+export async function startPgliteFloor(client: PGlite): Promise<Floor> {
+  const run: SqlRunner = async ({ text, values }) => {
+    const result = await client.query<{ body: string }>(text, values);
+    return result.rows[0]?.body;
+  };
+  const server = createServer(handle(run, floorHandlers));
+  const url = await listen(server);
+  return { url, close: () => closeServer(server) };
+}

@@ -1,0 +1,389 @@
+// npm run bench [-- --duration 10 --warmup 2 --connections 10 --links 100000 --search giveaway --profile]
+//
+// GraphQL server vs. a raw-SQL floor on the same requests and data:
+//   1. migrate; seed `--links` links into a dedicated channel of the demo account (skipped when it
+//      already has that many);
+//   2. start the GraphQL server (createServer over an App built like src/app.ts, Telegram emulator
+//      included) and the floor (bench/floor.ts: node:http + one SQL statement per request);
+//   3. check that both answer every request with the same items and total;
+//   4. count SQL statements per GraphQL request;
+//   5. drive each side with autocannon, one after another, and print a table and, as the last
+//      line, a JSON summary.
+// PostgreSQL when DATABASE_URL is set; otherwise an embedded PGlite in --data-dir (not representative).
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parseArgs, isDeepStrictEqual } from 'node:util';
+import type { PGlite } from '@electric-sql/pglite';
+import { loadConfig, type Config } from '../src/config.ts';
+import type { App } from '../src/context.ts';
+import { Database } from '../src/db/database.ts';
+import { openPglite } from '../src/db/pglite.ts';
+import { countChannelLinks, ensureSeedCatalog, ensureSeedChannel, seedInviteLinks } from '../src/db/seed.ts';
+import { createLogger, type Logger } from '../src/logger.ts';
+import { TelegramBotApiAdapter } from '../src/adapters/telegram.ts';
+import { SANDBOX_CHATS, TelegramEmulator } from '../src/sandbox/telegram-emulator.ts';
+import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-data.ts';
+import { generateTokenSecret } from '../src/services/api-tokens.ts';
+import { createServer } from '../src/server.ts';
+import { startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { benchQueries, requestBody, type BenchFixtures, type BenchQuery } from './queries.ts';
+import { CpuProfiler } from './profile.ts';
+
+/** The demo account's channel reserved for the benchmark (not one of the emulator's chats). */
+export const BENCH_CHANNEL_TELEGRAM_ID = -1001000099999;
+const BENCH_CHANNEL_TITLE = 'Benchmark channel';
+
+// ------------------------------------------------------------------------------------------------
+// Arguments
+
+const { values: argv } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    links: { type: 'string', default: '100000' },
+    search: { type: 'string', default: 'giveaway' },
+    'data-dir': { type: 'string', default: './tmp/bench-pglite' },
+    profile: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (argv.help) {
+  console.log(
+    'usage: npm run bench -- [--duration s] [--warmup s] [--connections n] [--links n] [--search text] [--data-dir dir] [--profile]',
+  );
+  process.exit(0);
+}
+const positive = (name: string, value: string, min = 1) => {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n < min) {
+    console.error(`--${name} must be a number >= ${min}`);
+    process.exit(1);
+  }
+  return n;
+};
+const options = {
+  duration: positive('duration', argv.duration),
+  warmup: positive('warmup', argv.warmup, 0),
+  connections: Math.round(positive('connections', argv.connections)),
+  links: Math.round(positive('links', argv.links)),
+  search: argv.search,
+  dataDir: argv['data-dir'],
+  profile: argv.profile,
+};
+
+// ------------------------------------------------------------------------------------------------
+// Helpers
+
+class BenchFailure extends Error {}
+
+function log(line = '') {
+  console.log(line);
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+interface Page {
+  total: number;
+  items: { id: string }[];
+}
+interface GraphqlResponse {
+  data?: Record<string, unknown> | null;
+  errors?: unknown[];
+}
+
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<GraphqlResponse> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await response.text();
+  if (!response.ok) throw new BenchFailure(`${url} answered ${response.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as GraphqlResponse;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The GraphQL side: an App built as src/app.ts builds it in sandbox mode, over a given Database.
+
+interface GraphqlSide {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function startTelegram(config: Config, logger: Logger) {
+  const botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
+  const emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS });
+  const apiRoot = await emulator.listen(0, '127.0.0.1');
+  const telegram = new TelegramBotApiAdapter({
+    token: botToken,
+    apiRoot,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    maxRetries: config.TELEGRAM_MAX_RETRIES,
+    log: logger,
+  });
+  return { telegram, close: () => emulator.close() };
+}
+
+async function startGraphql(app: App): Promise<GraphqlSide> {
+  const server = createHttpServer(createServer(app));
+  const url = await listen(server);
+  return { url, close: () => closeServer(server) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Steps
+
+async function seedBenchChannel(db: Database): Promise<{ channelId: string; links: number; seededMs?: number }> {
+  const channel = await ensureSeedChannel(db, BENCH_CHANNEL_TELEGRAM_ID, BENCH_CHANNEL_TITLE);
+  const existing = await countChannelLinks(db, channel.id);
+  if (existing >= options.links) {
+    log(`Channel ${BENCH_CHANNEL_TELEGRAM_ID} already has ${existing} links; not seeding.`);
+    await ensureSeedCatalog(db);
+    return { channelId: channel.id, links: existing };
+  }
+  const missing = options.links - existing;
+  log(`Seeding ${missing} links into channel ${BENCH_CHANNEL_TELEGRAM_ID}${existing ? ` (it has ${existing})` : ''}...`);
+  const result = await seedInviteLinks(db, {
+    links: missing,
+    channelTelegramId: BENCH_CHANNEL_TELEGRAM_ID,
+    channelTitle: BENCH_CHANNEL_TITLE,
+  });
+  log(`Seeded ${result.links} links (${result.linkTags} tag assignments) in ${(result.ms / 1000).toFixed(1)} s.`);
+  return { channelId: result.channelId, links: result.total, seededMs: result.ms };
+}
+
+async function lookUpFixtures(db: Database): Promise<BenchFixtures> {
+  const prisma = db.prisma;
+  const type = (name: string) =>
+    prisma.tagType.findUniqueOrThrow({ where: { accountId_name: { accountId: SANDBOX_ACCOUNT_ID, name } }, select: { id: true } });
+  const [source, region] = await Promise.all([type('Source'), type('Region')]);
+  const tags = await prisma.tag.findMany({
+    where: { accountId: SANDBOX_ACCOUNT_ID, typeId: source.id, name: { in: ['Telegram Ads', 'Bloggers'] } },
+    select: { id: true },
+    orderBy: { name: 'asc' },
+  });
+  if (tags.length !== 2) throw new BenchFailure('the seeded tags "Telegram Ads" and "Bloggers" of type Source are missing');
+  return {
+    channelTelegramId: BENCH_CHANNEL_TELEGRAM_ID,
+    anyOf: { tagTypeId: source.id, tagIds: [tags[0]!.id, tags[1]!.id] },
+    withoutTypeId: region.id,
+    nameSearch: options.search,
+  };
+}
+
+const isPage = (value: unknown): value is Page =>
+  typeof value === 'object' && value !== null && Array.isArray((value as Page).items) && typeof (value as Page).total === 'number';
+
+/**
+ * Both sides must answer alike: for a page, the same total and the same ids in the same order
+ * (then every item in full); for anything else, the same `data`. Anything else makes the ratio meaningless.
+ */
+async function verify(query: BenchQuery, graphqlUrl: string, floorUrl: string, auth: Record<string, string>) {
+  const body = requestBody(query);
+  const [graphql, floor] = await Promise.all([post(graphqlUrl, body, auth), post(floorUrl, body)]);
+  if (graphql.errors?.length || !graphql.data) {
+    throw new BenchFailure(`[${query.key}] GraphQL answered with errors: ${JSON.stringify(graphql.errors ?? graphql).slice(0, 800)}`);
+  }
+  if (floor.errors?.length || !floor.data) {
+    throw new BenchFailure(`[${query.key}] the floor answered with errors: ${JSON.stringify(floor.errors ?? floor).slice(0, 800)}`);
+  }
+  const field = Object.keys(graphql.data)[0]!;
+  const g = graphql.data[field];
+  const f = floor.data[field];
+  if (!isPage(g)) {
+    if (!isDeepStrictEqual(g, f)) {
+      throw new BenchFailure(`[${query.key}] data differs:\n  GraphQL ${JSON.stringify(g).slice(0, 800)}\n  floor   ${JSON.stringify(f).slice(0, 800)}`);
+    }
+    return { total: undefined };
+  }
+  if (!isPage(f)) throw new BenchFailure(`[${query.key}] the floor's answer is not a page: ${JSON.stringify(f).slice(0, 800)}`);
+  if (g.total !== f.total) throw new BenchFailure(`[${query.key}] total differs: GraphQL ${g.total}, floor ${f.total}`);
+  const gIds = g.items.map((item) => item.id);
+  const fIds = f.items.map((item) => item.id);
+  if (!isDeepStrictEqual(gIds, fIds)) {
+    throw new BenchFailure(`[${query.key}] items differ:\n  GraphQL ${gIds.join(',')}\n  floor   ${fIds.join(',')}`);
+  }
+  const differing = g.items.findIndex((item, i) => !isDeepStrictEqual(item, f.items[i]));
+  if (differing >= 0) {
+    throw new BenchFailure(
+      `[${query.key}] item ${differing} differs:\n  GraphQL ${JSON.stringify(g.items[differing])}\n  floor   ${JSON.stringify(f.items[differing])}`,
+    );
+  }
+  if (g.total === 0 || g.items.length === 0) throw new BenchFailure(`[${query.key}] matched nothing; the line would measure nothing`);
+  return { total: g.total };
+}
+
+/** SQL statements the GraphQL server runs for one request (authentication included). */
+async function statementsPerRequest(query: BenchQuery, probeUrl: string, probeDb: Database, auth: Record<string, string>) {
+  const body = requestBody(query);
+  await post(probeUrl, body, auth); // warm
+  await new Promise((resolve) => setImmediate(resolve));
+  const before = probeDb.statementCount;
+  await post(probeUrl, body, auth);
+  await new Promise((resolve) => setImmediate(resolve));
+  return probeDb.statementCount - before;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', TELEGRAM_BOT_TOKEN: '', DATA_DIR: options.dataDir });
+const logger = createLogger('silent');
+const databaseKind = config.DATABASE_URL ? ('postgres' as const) : ('pglite' as const);
+if (databaseKind === 'pglite') {
+  console.warn(
+    [
+      '',
+      '  WARNING: DATABASE_URL is not set, so this runs on the embedded PGlite in ' + path.resolve(options.dataDir) + '.',
+      '  PGlite is single-connection WebAssembly in this very process: the numbers are NOT representative',
+      '  of a PostgreSQL deployment. Set DATABASE_URL=postgresql://... for real numbers.',
+      '',
+    ].join('\n'),
+  );
+}
+
+const closers: (() => Promise<void> | void)[] = [];
+async function closeAll() {
+  for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => {});
+}
+
+let exitCode = 0;
+try {
+  // One Database for the server under load; a second one, counting statements, for a probe server.
+  let pglite: PGlite | undefined;
+  if (databaseKind === 'pglite') {
+    pglite = await openPglite(options.dataDir);
+  }
+  const db = await Database.open({
+    url: config.DATABASE_URL,
+    pglite,
+    poolSize: config.DATABASE_POOL_SIZE,
+    acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+  });
+  closers.push(() => db.close());
+  const probeDb = await Database.open({ url: config.DATABASE_URL, pglite, poolSize: 2, countStatements: true });
+  // On PGlite both share the one client, which db.close() closes.
+  closers.push(() => (pglite ? probeDb.prisma.$disconnect() : probeDb.close()));
+
+  const applied = await db.migrate();
+  if (applied.length) log(`Applied migrations: ${applied.join(', ')}`);
+  const token = generateTokenSecret();
+  await ensureSandboxAccount(db, token);
+  const auth = { authorization: `Bearer ${token}` };
+
+  const seeded = await seedBenchChannel(db);
+  const fixtures = await lookUpFixtures(db);
+  const queries = benchQueries(fixtures);
+
+  const telegram = await startTelegram(config, logger);
+  closers.push(telegram.close);
+  const app: App = Object.freeze({ config, db, log: logger, telegram: telegram.telegram });
+  const probeApp: App = Object.freeze({ config, db: probeDb, log: logger, telegram: telegram.telegram });
+  const graphql = await startGraphql(app);
+  closers.push(graphql.close);
+  const probe = await startGraphql(probeApp);
+  closers.push(probe.close);
+  const floor: Floor = config.DATABASE_URL ? await startPgFloor(config.DATABASE_URL, 10) : await startPgliteFloor(pglite!);
+  closers.push(floor.close);
+
+  log('');
+  log(`Database: ${databaseKind}; channel ${BENCH_CHANNEL_TELEGRAM_ID} has ${seeded.links} links.`);
+  const matches: Record<string, number> = {};
+  const statements: Record<string, number> = {};
+  for (const query of queries) {
+    const { total } = await verify(query, graphql.url, floor.url, auth);
+    if (total !== undefined) matches[query.key] = total;
+    statements[query.key] = await statementsPerRequest(query, probe.url, probeDb, auth);
+    const found = total === undefined ? 'same data' : `${total} matches (${((100 * total) / seeded.links).toFixed(1)}%), same page and total`;
+    log(
+      `  ${query.key.padEnd(11)} ${query.description}: ${found} on both sides; ` +
+        `${statements[query.key]} SQL statements per GraphQL request`,
+    );
+  }
+
+  log('');
+  log(
+    `Load: autocannon, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per side and query, one at a time.`,
+  );
+  const profiler = options.profile ? new CpuProfiler() : undefined;
+  if (profiler) closers.push(() => profiler.close());
+  const results: Record<string, { graphql: LoadResult; floor: LoadResult }> = {};
+  for (const query of queries) {
+    const body = requestBody(query);
+    const sides = { graphql: { url: graphql.url, headers: auth }, floor: { url: floor.url, headers: {} } } as const;
+    const measured: Partial<Record<keyof typeof sides, LoadResult>> = {};
+    for (const side of ['graphql', 'floor'] as const) {
+      const load = { url: sides[side].url, body, headers: sides[side].headers, connections: options.connections };
+      if (options.warmup > 0) await runLoad({ ...load, duration: options.warmup });
+      if (profiler && side === 'graphql') await profiler.start();
+      measured[side] = await runLoad({ ...load, duration: options.duration });
+      if (profiler && side === 'graphql') {
+        const file = path.resolve('tmp', `bench-graphql-${query.key}.cpuprofile`);
+        const summary = await profiler.stop(file);
+        log(`  cpu profile of the GraphQL server, ${query.key}: ${path.relative(process.cwd(), file)}\n${summary}`);
+      }
+      const r = measured[side]!;
+      log(`  ${query.key.padEnd(11)} ${side.padEnd(8)} ${r.requestsPerSecond.toFixed(1).padStart(8)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms`);
+    }
+    results[query.key] = { graphql: measured.graphql!, floor: measured.floor! };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Report
+
+  const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+  const header = ['query', 'side', 'req/s', 'p50 ms', 'p99 ms', 'SQL/req', 'GraphQL/floor'];
+  const rows: string[][] = [];
+  const ratios: Record<string, number> = {};
+  for (const query of queries) {
+    const { graphql: g, floor: f } = results[query.key]!;
+    ratios[query.key] = round(g.requestsPerSecond / f.requestsPerSecond, 3);
+    rows.push([query.key, 'graphql', g.requestsPerSecond.toFixed(1), String(g.p50Ms), String(g.p99Ms), String(statements[query.key]), ratios[query.key]!.toFixed(3)]);
+    rows.push([query.key, 'floor', f.requestsPerSecond.toFixed(1), String(f.p50Ms), String(f.p99Ms), '1', '']);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const format = (row: string[]) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  log('');
+  log(format(header));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) log(format(row));
+  log('');
+
+  const pick = (f: (r: { graphql: LoadResult; floor: LoadResult }) => number) =>
+    Object.fromEntries(queries.map((q) => [q.key, round(f(results[q.key]!))]));
+  const summary = {
+    ratio: Math.min(...Object.values(ratios)),
+    ratios,
+    graphql: pick((r) => r.graphql.requestsPerSecond),
+    floor: pick((r) => r.floor.requestsPerSecond),
+    p99GraphqlMs: pick((r) => r.graphql.p99Ms),
+    p50GraphqlMs: pick((r) => r.graphql.p50Ms),
+    p99FloorMs: pick((r) => r.floor.p99Ms),
+    statementsPerRequest: statements,
+    matches,
+    database: databaseKind,
+    links: seeded.links,
+    ...(seeded.seededMs !== undefined ? { seedMs: seeded.seededMs } : {}),
+    durationSeconds: options.duration,
+    connections: options.connections,
+  };
+  console.log(JSON.stringify(summary));
+} catch (error) {
+  exitCode = 1;
+  if (error instanceof BenchFailure) console.error(`\nBENCHMARK FAILED: ${error.message}`);
+  else console.error(error);
+} finally {
+  await closeAll();
+}
+// The WASM migration engine leaves a timer running for a while after it is freed.
+process.exit(exitCode);
