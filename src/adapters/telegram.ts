@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Bot, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 import type { ChatInviteLink } from 'node-telegram-bot-api/types';
 import type { Logger } from '../logger.ts';
@@ -52,7 +53,7 @@ export interface TelegramAdapterOptions {
   apiRoot: string;
   /** Per attempt. */
   timeoutMs: number;
-  /** Retries of calls that are safe to repeat (reads, edits, revokes); creates are never retried. */
+  /** Retries of calls that are safe to repeat (reads, edits, revokes); creates only after a 429, never after a timeout or 5xx. */
   maxRetries: number;
   /** A 429 asking to wait longer than this is returned to the client as RATE_LIMITED. */
   maxRetryAfterMs?: number;
@@ -97,6 +98,8 @@ export function mapTelegramError(error: unknown, chatId: number): AppError {
   return upstreamError('Telegram call failed');
 }
 
+const DEFAULT_MAX_RETRY_AFTER_MS = 2000;
+
 const unixTime = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
 function toInviteLink(link: ChatInviteLink): TelegramInviteLink {
@@ -122,7 +125,7 @@ export class TelegramBotApiAdapter implements TelegramGateway {
     const transport = {
       apiRoot: options.apiRoot,
       timeoutMs: options.timeoutMs,
-      maxRetryAfterMs: options.maxRetryAfterMs ?? 2000,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
       retryBackoffMs: 200,
     };
     this.retrying = new Bot(options.token, { ...transport, maxRetries: options.maxRetries });
@@ -140,6 +143,22 @@ export class TelegramBotApiAdapter implements TelegramGateway {
         'telegram call failed',
       );
       throw mapped;
+    }
+  }
+
+  /**
+   * A 429 means Telegram did not run the call, so even a create may be sent again: once the
+   * short wait it asks for is over, like the retrying client does for the other methods.
+   */
+  private async retryRateLimit<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const waitMs = error instanceof TelegramApiError && error.errorCode === 429 ? (error.retryAfter ?? 1) * 1000 : Infinity;
+        if (attempt >= this.options.maxRetries || waitMs > (this.options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS)) throw error;
+        await sleep(waitMs);
+      }
     }
   }
 
@@ -168,13 +187,15 @@ export class TelegramBotApiAdapter implements TelegramGateway {
   createInviteLink(chatId: number, fields: RegularLinkFields) {
     return this.call('createChatInviteLink', chatId, async () =>
       toInviteLink(
-        await this.once.api.createChatInviteLink({
-          chat_id: chatId,
-          name: fields.name,
-          ...(fields.expireDate ? { expire_date: unixTime(fields.expireDate) } : {}),
-          ...(fields.memberLimit ? { member_limit: fields.memberLimit } : {}),
-          creates_join_request: fields.createsJoinRequest,
-        }),
+        await this.retryRateLimit(() =>
+          this.once.api.createChatInviteLink({
+            chat_id: chatId,
+            name: fields.name,
+            ...(fields.expireDate ? { expire_date: unixTime(fields.expireDate) } : {}),
+            ...(fields.memberLimit ? { member_limit: fields.memberLimit } : {}),
+            creates_join_request: fields.createsJoinRequest,
+          }),
+        ),
       ),
     );
   }
@@ -182,12 +203,14 @@ export class TelegramBotApiAdapter implements TelegramGateway {
   createSubscriptionInviteLink(chatId: number, fields: SubscriptionLinkFields) {
     return this.call('createChatSubscriptionInviteLink', chatId, async () =>
       toInviteLink(
-        await this.once.api.createChatSubscriptionInviteLink({
-          chat_id: chatId,
-          name: fields.name,
-          subscription_period: fields.subscriptionPeriod,
-          subscription_price: fields.subscriptionPrice,
-        }),
+        await this.retryRateLimit(() =>
+          this.once.api.createChatSubscriptionInviteLink({
+            chat_id: chatId,
+            name: fields.name,
+            subscription_period: fields.subscriptionPeriod,
+            subscription_price: fields.subscriptionPrice,
+          }),
+        ),
       ),
     );
   }

@@ -1,6 +1,7 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Context } from '../context.ts';
-import { conflict, forbidden, notFound } from '../errors.ts';
+import { AppError, conflict, forbidden, notFound } from '../errors.ts';
+import type { ChatBotStatus } from '../adapters/telegram.ts';
 import { requireFullToken } from './access.ts';
 
 type ChannelQuery = { select?: Prisma.ChannelSelect; include?: Prisma.ChannelInclude };
@@ -11,8 +12,20 @@ type ChannelQuery = { select?: Prisma.ChannelSelect; include?: Prisma.ChannelInc
  */
 export async function connectChannel(ctx: Context, query: ChannelQuery, telegramId: number) {
   requireFullToken(ctx);
-  const status = await ctx.app.telegram.getChatStatus(telegramId);
   const key = { accountId_telegramId: { accountId: ctx.viewer.accountId, telegramId: BigInt(telegramId) } };
+  let status: ChatBotStatus;
+  try {
+    status = await ctx.app.telegram.getChatStatus(telegramId);
+  } catch (error) {
+    // Kicked, or the chat is gone: Telegram answers with an error instead of a status.
+    if (error instanceof AppError && error.extensions.reason === 'BOT_NOT_IN_CHANNEL') {
+      await ctx.app.db.prisma.channel.updateMany({
+        where: key.accountId_telegramId,
+        data: { botIsAdmin: false, botCanInviteUsers: false },
+      });
+    }
+    throw error;
+  }
   const fields = {
     title: status.title,
     username: status.username,

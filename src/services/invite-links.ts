@@ -121,7 +121,7 @@ async function storeCreatedLink(ctx: Context, query: LinkQuery, record: NewLinkR
   } catch (error) {
     await revokeOrphan(ctx, chatId, record.created.inviteLink, error);
     if (record.idempotencyKey && isUniqueViolation(error)) {
-      const winner = await findByIdempotencyKey(ctx, query, record.idempotencyKey);
+      const winner = await findByIdempotencyKey(ctx, query, record.idempotencyKey, record.partnerId);
       if (winner) return winner;
     }
     throw error;
@@ -140,11 +140,19 @@ async function revokeOrphan(ctx: Context, chatId: number, inviteLink: string, ca
   }
 }
 
-function findByIdempotencyKey(ctx: Context, query: LinkQuery, idempotencyKey: string) {
-  return ctx.app.db.prisma.inviteLink.findUnique({
-    ...query,
-    where: { accountId_idempotencyKey: { accountId: ctx.viewer.accountId, idempotencyKey } },
-  });
+/**
+ * The link an earlier create with this key made. Keys are unique per account, so a key that made
+ * a link for another partner (or for no partner) is a CONFLICT: a retry never hands over a link
+ * the caller could not have created.
+ */
+async function findByIdempotencyKey(ctx: Context, query: LinkQuery, idempotencyKey: string, partnerId: string | null) {
+  const where = { accountId_idempotencyKey: { accountId: ctx.viewer.accountId, idempotencyKey } };
+  const existing = await ctx.app.db.prisma.inviteLink.findUnique({ where, select: { partnerId: true } });
+  if (!existing) return null;
+  if (existing.partnerId !== partnerId) {
+    throw conflict('This idempotencyKey was already used for another invite link', { reason: 'IDEMPOTENCY_KEY_IN_USE' });
+  }
+  return ctx.app.db.prisma.inviteLink.findUnique({ ...query, where });
 }
 
 async function precheckCreate(ctx: Context, channelId: number, tagIds: readonly string[]) {
@@ -169,7 +177,7 @@ export async function createRegularLink(
   const errors = regularLinkErrors(fields);
   if (errors.length) throw validationFailed(errors);
   if (input.idempotencyKey) {
-    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey);
+    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey, partnerId);
     if (existing) return existing;
   }
   const tagIds = [...new Set(input.tagIds ?? [])];
@@ -189,7 +197,7 @@ export async function createRegularLink(
 export async function createSubscriptionLink(ctx: Context, query: LinkQuery, input: CreateSubscriptionLinkInput) {
   requireFullToken(ctx);
   if (input.idempotencyKey) {
-    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey);
+    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey, null);
     if (existing) return existing;
   }
   const tagIds = [...new Set(input.tagIds ?? [])];

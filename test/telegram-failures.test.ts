@@ -1,0 +1,222 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, CONNECT_CHANNEL, CHANNEL, BOT_TOKEN, type GraphQLResponse, type TestApp } from './support/app.ts';
+
+// Both apps use the harness's telegramMaxRetries of 1: a retried call makes at most 2 attempts.
+const ATTEMPTS = 2;
+
+let t: TestApp;
+/** A second app with a short per-attempt Telegram timeout, for requests Telegram never answers. */
+let slow: TestApp;
+let owner: { accountId: string; token: string };
+let slowOwner: { accountId: string; token: string };
+
+const LINK = 'id name inviteLink isRevoked memberLimit';
+const CREATE = `mutation($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { ${LINK} } }`;
+const CREATE_SUB = `mutation($input: CreateSubscriptionInviteLinkInput!) { createSubscriptionInviteLink(input: $input) { ${LINK} } }`;
+const UPDATE = `mutation($input: UpdateInviteLinkInput!) { updateInviteLink(input: $input) { ${LINK} } }`;
+const REVOKE = `mutation($id: ID!, $c: SafeInt!) { revokeInviteLink(id: $id, channelId: $c) { ${LINK} } }`;
+
+const callsOf = (app: TestApp, method: string) => app.telegram.calls.filter((call) => call.method === method).length;
+
+function firstError(response: GraphQLResponse) {
+  expect(response.errors, JSON.stringify(response.data)).toBeDefined();
+  return response.errors![0]!;
+}
+
+/** Runs `run` and returns how many calls of `method` it made. */
+async function counting<T>(app: TestApp, method: string, run: () => Promise<T>): Promise<[T, number]> {
+  const before = callsOf(app, method);
+  const result = await run();
+  return [result, callsOf(app, method) - before];
+}
+
+async function createLink(app: TestApp, token: string, name: string) {
+  const response = await app.gql(token, CREATE, { input: { channelId: CHANNEL, name } });
+  expect(response.errors).toBeUndefined();
+  return response.data.createInviteLink;
+}
+
+const storedNamed = (app: TestApp, name: string) => app.app.db.prisma.inviteLink.count({ where: { name } });
+const telegramNamed = (app: TestApp, name: string) => app.telegram.links(CHANNEL).filter((link) => link.name === name);
+
+beforeAll(async () => {
+  [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300 })]);
+  owner = await t.createAccount('Owner');
+  slowOwner = await slow.createAccount('Owner');
+  expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+  expect((await slow.gql(slowOwner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+});
+afterAll(() => Promise.all([t?.close(), slow?.close()]));
+
+describe('Telegram rate limits', () => {
+  it('answers RATE_LIMITED with retryAfter when Telegram asks to wait longer than the cap', async () => {
+    t.telegram.failNext({ kind: 'rateLimit', retryAfter: 30 }, { method: 'createChatInviteLink' });
+    const [response, creates] = await counting(t, 'createChatInviteLink', () =>
+      t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'flood' } }),
+    );
+    expect(firstError(response).extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 30 });
+    expect(response.headers.get('retry-after')).toBe('30');
+    expect(creates).toBe(1);
+    expect(await storedNamed(t, 'flood')).toBe(0);
+    expect(telegramNamed(t, 'flood')).toEqual([]);
+  });
+
+  it('does not sit out a long flood wait on reads either', async () => {
+    t.telegram.failNext({ kind: 'rateLimit', retryAfter: 45 }, { method: 'getChat' });
+    const [response, reads] = await counting(t, 'getChat', () => t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));
+    expect(firstError(response).extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 45 });
+    expect(reads).toBe(1);
+  });
+
+  it('retries a read once after a short retry_after and succeeds', async () => {
+    t.telegram.failNext({ kind: 'rateLimit', retryAfter: 1 }, { method: 'getChat' });
+    const [response, reads] = await counting(t, 'getChat', () => t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));
+    expect(response.errors).toBeUndefined();
+    expect(response.data.connectChannel.botCanInviteUsers).toBe(true);
+    expect(reads).toBe(2);
+  });
+
+  it('retries a create once after a short retry_after: Telegram did not run the refused call', async () => {
+    t.telegram.failNext({ kind: 'rateLimit', retryAfter: 1 }, { method: 'createChatInviteLink' });
+    const [response, creates] = await counting(t, 'createChatInviteLink', () =>
+      t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'after wait' } }),
+    );
+    expect(response.errors).toBeUndefined();
+    expect(creates).toBe(2);
+    expect(telegramNamed(t, 'after wait')).toHaveLength(1);
+    expect(telegramNamed(t, 'after wait')[0]!.invite_link).toBe(response.data.createInviteLink.inviteLink);
+    expect(await storedNamed(t, 'after wait')).toBe(1);
+  });
+
+  it('gives up with RATE_LIMITED when the retry is rate limited too', async () => {
+    t.telegram.failNext({ kind: 'rateLimit', retryAfter: 1 }, { method: 'createChatSubscriptionInviteLink', times: ATTEMPTS });
+    const [response, creates] = await counting(t, 'createChatSubscriptionInviteLink', () =>
+      t.gql(owner.token, CREATE_SUB, { input: { channelId: CHANNEL, name: 'still flooded', subscriptionPrice: 5 } }),
+    );
+    expect(firstError(response).extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
+    expect(creates).toBe(ATTEMPTS);
+    expect(await storedNamed(t, 'still flooded')).toBe(0);
+  });
+});
+
+describe('Telegram server errors', () => {
+  it('answers UPSTREAM_ERROR for a 5xx on create, stores nothing and does not resend the create', async () => {
+    t.telegram.failNext({ kind: 'serverError' }, { method: 'createChatInviteLink' });
+    const [response, creates] = await counting(t, 'createChatInviteLink', () =>
+      t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'server error' } }),
+    );
+    expect(firstError(response).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(creates).toBe(1);
+    expect(await storedNamed(t, 'server error')).toBe(0);
+    expect(telegramNamed(t, 'server error')).toEqual([]);
+  });
+
+  it('retries a read after a 5xx, boundedly', async () => {
+    t.telegram.failNext({ kind: 'serverError', status: 502 }, { method: 'getChat' });
+    const [recovered, firstReads] = await counting(t, 'getChat', () => t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));
+    expect(recovered.errors).toBeUndefined();
+    expect(firstReads).toBe(2);
+
+    t.telegram.failNext({ kind: 'serverError', status: 503 }, { method: 'getChat', times: ATTEMPTS });
+    const [failed, reads] = await counting(t, 'getChat', () => t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));
+    expect(firstError(failed).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(reads).toBe(ATTEMPTS);
+  });
+
+  it('leaves the row untouched when an edit or a revoke fails upstream', async () => {
+    const link = await createLink(t, owner.token, 'stable');
+    t.telegram.failNext({ kind: 'serverError' }, { method: 'editChatInviteLink', times: ATTEMPTS });
+    const edit = await t.gql(owner.token, UPDATE, { input: { id: link.id, channelId: CHANNEL, name: 'changed', budget: 50 } });
+    expect(firstError(edit).extensions?.code).toBe('UPSTREAM_ERROR');
+
+    t.telegram.failNext({ kind: 'serverError' }, { method: 'revokeChatInviteLink', times: ATTEMPTS });
+    const revoke = await t.gql(owner.token, REVOKE, { id: link.id, c: CHANNEL });
+    expect(firstError(revoke).extensions?.code).toBe('UPSTREAM_ERROR');
+
+    const row = await t.app.db.prisma.inviteLink.findUniqueOrThrow({ where: { id: link.id } });
+    expect(row).toMatchObject({ name: 'stable', budget: 0, isRevoked: false, updatedAt: null });
+    expect(telegramNamed(t, 'stable')).toMatchObject([{ invite_link: link.inviteLink, is_revoked: false }]);
+  });
+});
+
+describe('Telegram timeouts', () => {
+  it('answers UPSTREAM_ERROR when a create hangs, and never sends the create again', async () => {
+    slow.telegram.failNext({ kind: 'hang' }, { method: 'createChatInviteLink' });
+    const [response, creates] = await counting(slow, 'createChatInviteLink', () =>
+      slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'hung' } }),
+    );
+    expect(firstError(response).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(creates).toBe(1);
+    expect(await storedNamed(slow, 'hung')).toBe(0);
+    // The server is not wedged: the next create goes through.
+    await createLink(slow, slowOwner.token, 'after hang');
+  });
+
+  it('does not resend a subscription create that hung', async () => {
+    slow.telegram.failNext({ kind: 'hang' }, { method: 'createChatSubscriptionInviteLink' });
+    const [response, creates] = await counting(slow, 'createChatSubscriptionInviteLink', () =>
+      slow.gql(slowOwner.token, CREATE_SUB, { input: { channelId: CHANNEL, name: 'hung sub', subscriptionPrice: 1 } }),
+    );
+    expect(firstError(response).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(creates).toBe(1);
+  });
+
+  it('retries a hung read, and gives up after the bounded number of attempts', async () => {
+    slow.telegram.failNext({ kind: 'hang' }, { method: 'getChat' });
+    const [recovered, firstReads] = await counting(slow, 'getChat', () =>
+      slow.gql(slowOwner.token, CONNECT_CHANNEL, { telegramId: CHANNEL }),
+    );
+    expect(recovered.errors).toBeUndefined();
+    expect(firstReads).toBe(2);
+
+    slow.telegram.failNext({ kind: 'hang' }, { method: 'getChat', times: ATTEMPTS });
+    const [failed, reads] = await counting(slow, 'getChat', () => slow.gql(slowOwner.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));
+    expect(firstError(failed).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(firstError(failed).message).toMatch(/did not answer in time/);
+    expect(reads).toBe(ATTEMPTS);
+  });
+});
+
+describe('bot rights changing after connectChannel', () => {
+  it('answers FORBIDDEN BOT_RIGHTS_MISSING when the bot lost can_invite_users or was demoted', async () => {
+    try {
+      const demotions = [
+        { botStatus: 'administrator', canInviteUsers: false },
+        { botStatus: 'member', canInviteUsers: true },
+      ] as const;
+      for (const patch of demotions) {
+        t.telegram.updateChat(CHANNEL, patch);
+        const response = await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'demoted' } });
+        expect(firstError(response).extensions, JSON.stringify(patch)).toMatchObject({
+          code: 'FORBIDDEN',
+          reason: 'BOT_RIGHTS_MISSING',
+          channelId: CHANNEL,
+        });
+      }
+      t.telegram.updateChat(CHANNEL, { botStatus: 'kicked' });
+      const kicked = await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'demoted' } });
+      expect(firstError(kicked).extensions).toMatchObject({ code: 'CONFLICT', reason: 'BOT_NOT_IN_CHANNEL', channelId: CHANNEL });
+    } finally {
+      t.telegram.updateChat(CHANNEL, { botStatus: 'administrator', canInviteUsers: true });
+    }
+    expect(await storedNamed(t, 'demoted')).toBe(0);
+    expect(telegramNamed(t, 'demoted')).toEqual([]);
+  });
+});
+
+describe('logs', () => {
+  it('never contain the bot token, including on every failure above', async () => {
+    // Failures of its own, so this holds when run alone too.
+    t.telegram.failNext({ kind: 'serverError' }, { method: 'createChatInviteLink' });
+    expect(firstError(await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'log check' } })).extensions?.code).toBe('UPSTREAM_ERROR');
+    slow.telegram.failNext({ kind: 'hang' }, { method: 'createChatInviteLink' });
+    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'log check' } })).extensions?.code).toBe('UPSTREAM_ERROR');
+    const secret = BOT_TOKEN.split(':')[1]!;
+    for (const app of [t, slow]) {
+      const logs = app.logs.join('\n');
+      expect(logs).toMatch(/telegram call failed/);
+      expect(logs).not.toContain(BOT_TOKEN);
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
