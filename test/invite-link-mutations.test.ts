@@ -571,3 +571,32 @@ describe('compensation', () => {
     }
   });
 });
+
+describe('editing an expired link', () => {
+  it('asks for a new expireDate instead of sending the past one to Telegram', async () => {
+    const t = await createTestApp();
+    try {
+      const { token } = await t.createAccount();
+      expect((await t.gql(token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+      const created = await t.gql(token, 'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "soon over" }) { id } }', {
+        c: CHANNEL,
+      });
+      const id = created.data.createInviteLink.id;
+      await t.app.db.prisma.inviteLink.update({ where: { id }, data: { expireDate: new Date(Date.now() - 60_000) } });
+      const edits = () => t.telegram.calls.filter((call) => call.method === 'editChatInviteLink').length;
+      const before = edits();
+      const renamed = await t.gql(token, 'mutation($i: UpdateInviteLinkInput!) { updateInviteLink(input: $i) { name } }', {
+        i: { id, channelId: CHANNEL, name: 'renamed' },
+      });
+      expect(renamed.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'LINK_EXPIRED' });
+      expect(edits()).toBe(before);
+      const extended = await t.gql(token, 'mutation($i: UpdateInviteLinkInput!) { updateInviteLink(input: $i) { name expireDate } }', {
+        i: { id, channelId: CHANNEL, name: 'renamed', expireDate: null },
+      });
+      expect(extended.errors).toBeUndefined();
+      expect(extended.data.updateInviteLink).toEqual({ name: 'renamed', expireDate: null });
+    } finally {
+      await t.close();
+    }
+  });
+});

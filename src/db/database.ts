@@ -18,6 +18,7 @@ export interface DatabaseOptions {
   countStatements?: boolean;
   /** An already open PGlite (tests load one from a migrated snapshot). */
   pglite?: PGlite;
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 /** The one place that knows whether we run on PostgreSQL or on the embedded PGlite. */
@@ -44,6 +45,9 @@ export class Database {
         max: options.poolSize ?? 10,
         connectionTimeoutMillis: options.acquireTimeoutMs ?? 5000,
       });
+      // An idle connection that the server drops (restart, failover) must not crash the process;
+      // the pool replaces it on the next checkout. Prisma's adapter detaches its own listener on close.
+      pool.on('error', (error) => options.onIdleConnectionError?.(error));
       factory = new PrismaPg(pool);
       closeDriver = () => pool.end();
       pgPool = pool;

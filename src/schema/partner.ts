@@ -1,6 +1,6 @@
 import { builder } from './builder.ts';
 import { createPartner } from '../services/partners.ts';
-import { positiveInt, requiredName } from './validation.ts';
+import { positiveInt } from './validation.ts';
 
 builder.prismaObject('Partner', {
   select: { id: true },
@@ -31,7 +31,7 @@ builder.mutationFields((t) => ({
     type: 'Partner',
     args: {
       externalId: t.arg.int({ required: true, validate: positiveInt }),
-      title: t.arg.string({ required: true, validate: requiredName(255) }),
+      title: t.arg.string({ required: true }),
     },
     resolve: (query, _root, args, ctx) => createPartner(ctx, query, args),
   }),

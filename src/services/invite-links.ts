@@ -249,9 +249,14 @@ export async function updateInviteLink(ctx: Context, query: LinkQuery, input: Up
     next.memberLimit !== link.memberLimit ||
     next.createsJoinRequest !== link.createsJoinRequest;
   if (telegramChanged && link.kind === 'REGULAR') {
-    // An already expired link may still be renamed; a new expiry date must be in the future.
     const ruleErrors = regularLinkErrors(next).filter((error) => error.path[1] !== 'expireDate' || given(input.expireDate));
     if (ruleErrors.length) throw validationFailed(ruleErrors);
+    // Telegram edits send every field, and it refuses an expiry date in the past.
+    if (next.expireDate && next.expireDate.getTime() <= Date.now()) {
+      throw conflict('This link has expired: Telegram edits it only together with a new expireDate (or expireDate: null)', {
+        reason: 'LINK_EXPIRED',
+      });
+    }
   }
   const tagIds = input.tagIds ? [...new Set(input.tagIds)] : null;
   if (tagIds) await assertTagsExist(ctx.app.db.prisma, ctx.viewer.accountId, tagIds);

@@ -1,6 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Context } from '../context.ts';
-import { conflict, notFound } from '../errors.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
 import { accountScope, requireFullToken } from './access.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 
@@ -10,8 +10,15 @@ export async function createPartner(
   input: { externalId: number; title: string },
 ) {
   requireFullToken(ctx);
+  const title = input.title.trim();
+  // Seed 000's 400: "Partner title incorrect or does not exist".
+  if (title.length === 0 || title.length > 255) {
+    throw badRequest('Partner title incorrect: it must be 1-255 characters', {
+      fields: [{ path: ['title'], message: 'must be 1-255 characters' }],
+    });
+  }
   try {
-    return await ctx.app.db.prisma.partner.create({ ...query, data: { ...accountScope(ctx), ...input } });
+    return await ctx.app.db.prisma.partner.create({ ...query, data: { ...accountScope(ctx), externalId: input.externalId, title } });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(`Partner with external id ${input.externalId} already exists`);
     throw error;
