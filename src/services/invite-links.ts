@@ -176,45 +176,53 @@ export async function createRegularLink(
   };
   const errors = regularLinkErrors(fields);
   if (errors.length) throw validationFailed(errors);
-  if (input.idempotencyKey) {
-    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey, partnerId);
-    if (existing) return existing;
-  }
-  const tagIds = [...new Set(input.tagIds ?? [])];
-  const channel = await precheckCreate(ctx, input.channelId, tagIds);
-  const created = await ctx.app.telegram.createInviteLink(input.channelId, fields);
-  return storeCreatedLink(ctx, query, {
-    channel,
-    created,
-    kind: 'REGULAR',
-    budget: input.budget ?? 0,
-    tagIds,
-    partnerId,
-    idempotencyKey: input.idempotencyKey ?? null,
-  });
+  return createLink(ctx, query, { ...input, kind: 'REGULAR', partnerId }, () =>
+    ctx.app.telegram.createInviteLink(input.channelId, fields),
+  );
 }
 
 export async function createSubscriptionLink(ctx: Context, query: LinkQuery, input: CreateSubscriptionLinkInput) {
   requireFullToken(ctx);
-  if (input.idempotencyKey) {
-    const existing = await findByIdempotencyKey(ctx, query, input.idempotencyKey, null);
+  return createLink(ctx, query, { ...input, kind: 'SUBSCRIPTION', partnerId: null }, () =>
+    ctx.app.telegram.createSubscriptionInviteLink(input.channelId, {
+      name: input.name,
+      subscriptionPeriod: input.subscriptionPeriod ?? SUBSCRIPTION_PERIOD_SECONDS,
+      subscriptionPrice: input.subscriptionPrice,
+    }),
+  );
+}
+
+interface CreateLinkRequest {
+  channelId: number;
+  kind: 'REGULAR' | 'SUBSCRIPTION';
+  partnerId: string | null;
+  budget?: number | null;
+  tagIds?: readonly string[] | null;
+  idempotencyKey?: string | null;
+}
+
+/** Checks what can be checked locally, creates the link in Telegram, then stores it. */
+async function createLink(
+  ctx: Context,
+  query: LinkQuery,
+  request: CreateLinkRequest,
+  createInTelegram: () => Promise<TelegramInviteLink>,
+) {
+  if (request.idempotencyKey) {
+    const existing = await findByIdempotencyKey(ctx, query, request.idempotencyKey, request.partnerId);
     if (existing) return existing;
   }
-  const tagIds = [...new Set(input.tagIds ?? [])];
-  const channel = await precheckCreate(ctx, input.channelId, tagIds);
-  const created = await ctx.app.telegram.createSubscriptionInviteLink(input.channelId, {
-    name: input.name,
-    subscriptionPeriod: input.subscriptionPeriod ?? SUBSCRIPTION_PERIOD_SECONDS,
-    subscriptionPrice: input.subscriptionPrice,
-  });
+  const tagIds = [...new Set(request.tagIds ?? [])];
+  const channel = await precheckCreate(ctx, request.channelId, tagIds);
+  const created = await createInTelegram();
   return storeCreatedLink(ctx, query, {
     channel,
     created,
-    kind: 'SUBSCRIPTION',
-    budget: input.budget ?? 0,
+    kind: request.kind,
+    budget: request.budget ?? 0,
     tagIds,
-    partnerId: null,
-    idempotencyKey: input.idempotencyKey ?? null,
+    partnerId: request.partnerId,
+    idempotencyKey: request.idempotencyKey ?? null,
   });
 }
 
