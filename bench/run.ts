@@ -3,8 +3,9 @@
 // GraphQL server vs. a raw-SQL floor on the same requests and data:
 //   1. migrate; seed `--links` links into a dedicated channel of the demo account (skipped when it
 //      already has that many);
-//   2. start the GraphQL server (createServer over an App built like src/app.ts, Telegram emulator
-//      included) and the floor (bench/floor.ts: node:http + one SQL statement per request);
+//   2. start the GraphQL server (createServer over the App src/app.ts builds in sandbox mode, with
+//      RATE_LIMIT_PER_MINUTE=0: one token drives the whole load) and the floor (bench/floor.ts:
+//      node:http + one SQL statement per request);
 //   3. check that both answer every request with the same items and total;
 //   4. count SQL statements per GraphQL request;
 //   5. drive each side with autocannon, one after another, and print a table and, as the last
@@ -27,6 +28,7 @@ import { SANDBOX_CHATS, TelegramEmulator } from '../src/sandbox/telegram-emulato
 import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-data.ts';
 import { generateTokenSecret } from '../src/services/api-tokens.ts';
 import { createServer } from '../src/server.ts';
+import { buildApp } from '../src/app.ts';
 import { startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { benchQueries, requestBody, type BenchFixtures, type BenchQuery } from './queries.ts';
@@ -237,7 +239,17 @@ async function statementsPerRequest(query: BenchQuery, probeUrl: string, probeDb
 
 // ------------------------------------------------------------------------------------------------
 
-const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', TELEGRAM_BOT_TOKEN: '', DATA_DIR: options.dataDir });
+// The bench's own settings: production-like except that the per-token rate limit is off (0), since
+// one token drives thousands of requests a second. No response cache or anything else is added.
+const token = generateTokenSecret();
+const config = loadConfig({
+  ...process.env,
+  LOG_LEVEL: 'silent',
+  TELEGRAM_BOT_TOKEN: '',
+  SANDBOX_TOKEN: token,
+  DATA_DIR: options.dataDir,
+  RATE_LIMIT_PER_MINUTE: '0',
+});
 const logger = createLogger('silent');
 const databaseKind = config.DATABASE_URL ? ('postgres' as const) : ('pglite' as const);
 if (databaseKind === 'pglite') {
@@ -259,25 +271,35 @@ async function closeAll() {
 
 let exitCode = 0;
 try {
-  // One Database for the server under load; a second one, counting statements, for a probe server.
+  // The server under load gets an App built as src/app.ts builds it in sandbox mode (Telegram and
+  // amoCRM emulators included), so whatever App gains later is there too. A second Database,
+  // counting statements, backs a probe server: the same App with that Database spread in.
+  let app: App;
+  let probeDb: Database;
   let pglite: PGlite | undefined;
-  if (databaseKind === 'pglite') {
+  if (databaseKind === 'postgres') {
+    const built = await buildApp(config, logger);
+    closers.push(() => built.close());
+    app = built.app;
+    probeDb = await Database.open({ url: config.DATABASE_URL, poolSize: 2, countStatements: true });
+    closers.push(() => probeDb.close());
+  } else {
+    // PGlite is one client in this process, shared by both Databases, so buildApp (which opens its
+    // own) cannot be used; the App is put together here from the same parts.
     pglite = await openPglite(options.dataDir);
+    const db = await Database.open({ pglite });
+    closers.push(() => db.close());
+    const applied = await db.migrate();
+    if (applied.length) log(`Applied migrations: ${applied.join(', ')}`);
+    probeDb = await Database.open({ pglite, countStatements: true });
+    // db.close() closes the shared client.
+    closers.push(() => probeDb.prisma.$disconnect());
+    const telegram = await startTelegram(config, logger);
+    closers.push(telegram.close);
+    app = Object.freeze({ config, db, log: logger, telegram: telegram.telegram });
   }
-  const db = await Database.open({
-    url: config.DATABASE_URL,
-    pglite,
-    poolSize: config.DATABASE_POOL_SIZE,
-    acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
-  });
-  closers.push(() => db.close());
-  const probeDb = await Database.open({ url: config.DATABASE_URL, pglite, poolSize: 2, countStatements: true });
-  // On PGlite both share the one client, which db.close() closes.
-  closers.push(() => (pglite ? probeDb.prisma.$disconnect() : probeDb.close()));
-
-  const applied = await db.migrate();
-  if (applied.length) log(`Applied migrations: ${applied.join(', ')}`);
-  const token = generateTokenSecret();
+  const db = app.db;
+  const probeApp: App = Object.freeze({ ...app, db: probeDb });
   await ensureSandboxAccount(db, token);
   const auth = { authorization: `Bearer ${token}` };
 
@@ -285,10 +307,6 @@ try {
   const fixtures = await lookUpFixtures(db);
   const queries = benchQueries(fixtures);
 
-  const telegram = await startTelegram(config, logger);
-  closers.push(telegram.close);
-  const app: App = Object.freeze({ config, db, log: logger, telegram: telegram.telegram });
-  const probeApp: App = Object.freeze({ config, db: probeDb, log: logger, telegram: telegram.telegram });
   const graphql = await startGraphql(app);
   closers.push(graphql.close);
   const probe = await startGraphql(probeApp);
@@ -298,6 +316,7 @@ try {
 
   log('');
   log(`Database: ${databaseKind}; channel ${BENCH_CHANNEL_TELEGRAM_ID} has ${seeded.links} links.`);
+  log(`GraphQL server: RATE_LIMIT_PER_MINUTE=${config.RATE_LIMIT_PER_MINUTE} (the per-token rate limit is off for the bench), NODE_ENV=${config.NODE_ENV}, no response cache.`);
   const matches: Record<string, number> = {};
   const statements: Record<string, number> = {};
   for (const query of queries) {

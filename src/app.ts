@@ -6,6 +6,10 @@ import type { Logger } from './logger.ts';
 import { TelegramBotApiAdapter } from './adapters/telegram.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
+import { amoCrmSettingsFromConfig, type AmoCrmSettings } from './adapters/amocrm.ts';
+import { AmoCrmEmulator } from './sandbox/amocrm-emulator.ts';
+import { connectAmoCrm } from './services/amocrm-credentials.ts';
+import { randomSecretsKey } from './services/secret-box.ts';
 
 export interface RunningApp {
   app: App;
@@ -21,6 +25,7 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
     acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+    onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
   const closers: (() => Promise<void>)[] = [() => db.close()];
   try {
@@ -44,8 +49,9 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
       maxRetries: config.TELEGRAM_MAX_RETRIES,
       log,
     });
+    const amocrm = await connectConfiguredAmoCrm(config, db, log, closers);
     return {
-      app: Object.freeze({ config, db, log, telegram }),
+      app: Object.freeze({ config, db, log, telegram, amocrm }),
       sandboxToken,
       close: async () => {
         for (const close of closers) await close();
@@ -55,4 +61,48 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
     for (const close of closers) await close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * amoCRM as configured; in sandbox mode without amoCRM settings, the emulator in-process over
+ * OAuth (a token pair it issues, stored encrypted under a key made for this process), so sandbox
+ * short links can be followed. Undefined when amoCRM is not configured.
+ */
+async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger, closers: (() => Promise<void>)[]) {
+  let settings: AmoCrmSettings | undefined = amoCrmSettingsFromConfig(config);
+  let secretsKey = config.SECRETS_KEY;
+  let emulator: AmoCrmEmulator | undefined;
+  if (!settings && isSandbox(config)) {
+    const client = {
+      clientId: 'inviteql-sandbox',
+      clientSecret: randomBytes(24).toString('base64url'),
+      redirectUri: 'http://localhost/amocrm/oauth',
+    };
+    emulator = new AmoCrmEmulator(client);
+    const baseUrl = await emulator.listen(0, '127.0.0.1');
+    closers.unshift(() => emulator!.close());
+    // The emulator's tokens die with the process, and so does the key that encrypts them.
+    secretsKey = randomSecretsKey();
+    settings = {
+      baseUrl,
+      auth: 'oauth',
+      ...client,
+      rateLimitPerSecond: config.AMOCRM_RATE_LIMIT_PER_SECOND,
+      maxRetries: config.AMOCRM_MAX_RETRIES,
+      retryBackoffMs: config.AMOCRM_RETRY_BACKOFF_MS,
+      timeoutMs: config.AMOCRM_TIMEOUT_MS,
+    };
+  }
+  if (!settings) return undefined;
+  const connection = await connectAmoCrm({ settings, db, log, secretsKey });
+  if (emulator && connection.credentials) {
+    await connection.credentials.save(emulator.issueTokenPair());
+    const baseUrl = settings.baseUrl;
+    // Its row is useless after this process (new port, new key): remove it before the database closes.
+    closers.splice(closers.length - 1, 0, async () => {
+      await db.prisma.amoCrmCredential.deleteMany({ where: { baseUrl } }).catch(() => {});
+    });
+  }
+  log.info({ baseUrl: settings.baseUrl, auth: settings.auth, emulated: emulator !== undefined }, 'amoCRM short links enabled');
+  return connection.gateway;
 }

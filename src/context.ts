@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { Logger } from './logger.ts';
 import type { TelegramGateway } from './adapters/telegram.ts';
+import type { AmoCrmGateway } from './adapters/amocrm.ts';
 
 /** Who is calling: resolved from the bearer token, fixed for the whole request. */
 export interface Viewer {
@@ -17,6 +18,8 @@ export interface App {
   readonly db: Database;
   readonly log: Logger;
   readonly telegram: TelegramGateway;
+  /** Absent when amoCRM is not configured (and not in sandbox mode): createShortLinks says so. */
+  readonly amocrm?: AmoCrmGateway;
 }
 
 export interface Context {

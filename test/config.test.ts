@@ -12,13 +12,17 @@ describe('loadConfig', () => {
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
-    ['DATABASE_URL', 'mysql://localhost/db'],
     ['DATABASE_POOL_SIZE', '0'],
     ['LOG_LEVEL', 'loud'],
     ['TELEGRAM_API_ROOT', 'not a url'],
   ])('names %s in a one-line error for %j', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable}=`));
+  });
+
+  it('never echoes a secret in the error', () => {
+    expect(() => loadConfig({ SECRETS_KEY: 'hunter2-short' })).toThrow(/^Invalid configuration: SECRETS_KEY=\[redacted\]: /);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:pw@db/x' })).not.toThrow(/pw/);
   });
 
   it('reads a real deployment', () => {

@@ -1,5 +1,15 @@
+import {
+  getArgumentValues,
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  type GraphQLResolveInfo,
+  type SelectionSetNode,
+} from 'graphql';
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from './builder.ts';
-import { upstreamError } from '../errors.ts';
+import { createShortLinks, loadShortLinks, type ShortLinkInput as ShortLinkInputShape, type ShortLinksField } from '../services/short-links.ts';
 
 const ShortLinkEntityType = builder.enumType('ShortLinkEntityType', { values: ['CONTACTS'] as const });
 
@@ -57,14 +67,57 @@ const ShortLinkInput = builder.inputType('ShortLinkInput', {
   }),
 });
 
+/**
+ * Every field of this operation that runs the same mutation field as `info` (aliases included),
+ * with its arguments, in the order graphql-js executes them: what the service needs to send the
+ * items of all of them to amoCRM as one batch.
+ */
+function sameFieldsInOperation(info: GraphQLResolveInfo): ShortLinksField[] {
+  const fieldDef = info.parentType.getFields()[info.fieldName]!;
+  const found = new Map<string, ShortLinksField>();
+  const seenFragments = new Set<string>();
+  const included = (node: Parameters<typeof getDirectiveValues>[1]) =>
+    getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.if !== true &&
+    getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.if !== false;
+  const visit = (selectionSet: SelectionSetNode) => {
+    for (const selection of selectionSet.selections) {
+      if (!included(selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const key = selection.alias?.value ?? selection.name.value;
+        if (selection.name.value === info.fieldName && !found.has(key)) {
+          const args = getArgumentValues(fieldDef, selection, info.variableValues) as { input: ShortLinkInputShape[] };
+          found.set(key, { key, input: args.input });
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet);
+      } else {
+        const name = selection.name.value;
+        const fragment = info.fragments[name];
+        if (fragment && !seenFragments.has(name)) {
+          seenFragments.add(name);
+          visit(fragment.selectionSet);
+        }
+      }
+    }
+  };
+  visit(info.operation.selectionSet);
+  return [...found.values()];
+}
+
 builder.mutationFields((t) => ({
   createShortLinks: t.field({
     type: CreateShortLinksPayload,
-    description: 'amoCRM POST /api/v4/short_links (seed 004): one short link per contact, in input order',
+    description:
+      'amoCRM POST /api/v4/short_links (seed 004): one short link per contact, in input order; at most 1000 items. The createShortLinks fields of one operation are sent together, 250 per amoCRM request.',
     args: { input: t.arg({ type: [ShortLinkInput], required: true }) },
-    resolve: () => {
-      // The amoCRM adapter is issue 5; until it lands, say so instead of pretending.
-      throw upstreamError('amoCRM short links are not available on this server yet', { reason: 'AMOCRM_NOT_CONFIGURED' });
+    resolve: async (_root, args, ctx, info) => {
+      const outcome = await createShortLinks(ctx, {
+        key: String(info.path.key),
+        input: args.input,
+        operation: info.operation,
+        fields: () => sameFieldsInOperation(info),
+      });
+      return loadShortLinks(ctx, queryFromInfo({ context: ctx, info, path: ['shortLinks'] }), outcome);
     },
   }),
 }));

@@ -7,6 +7,9 @@ import { TelegramBotApiAdapter } from '../../src/adapters/telegram.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from '../../src/sandbox/telegram-emulator.ts';
 import { createAccount } from '../../src/services/accounts.ts';
 import { DEMO_CHAT_IDS } from '../../src/sandbox/demo-data.ts';
+import { AmoCrmEmulator, type AmoCrmEmulatorOptions, type AmoTokenPair } from '../../src/sandbox/amocrm-emulator.ts';
+import { connectAmoCrm, type AmoCrmCredentials } from '../../src/services/amocrm-credentials.ts';
+import { randomSecretsKey } from '../../src/services/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const BOT_TOKEN = '1000000001:test-bot-token-AAAAAAAAAAAAAAAAAAAA';
@@ -24,6 +27,12 @@ export interface TestApp {
   yoga: InviteqlServer;
   database: TestDatabase;
   telegram: TelegramEmulator;
+  /** The amoCRM emulator the app talks to over OAuth (client credentials + a stored token pair). */
+  amocrm: AmoCrmEmulator;
+  /** The stored amoCRM credential, its SECRETS_KEY, and the pair it was created with. */
+  amocrmCredentials: AmoCrmCredentials;
+  secretsKey: string;
+  amocrmInitialPair: AmoTokenPair;
   /** Every log line written, for asserting what reaches the logs. */
   logs: string[];
   createAccount(name?: string): Promise<{ accountId: string; token: string }>;
@@ -31,8 +40,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The server in-process (yoga.fetch) on this file's own database and a real Telegram emulator. */
-export async function createTestApp(options: { telegramTimeoutMs?: number; telegramMaxRetries?: number } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  telegramTimeoutMs?: number;
+  telegramMaxRetries?: number;
+  amocrm?: {
+    /** The adapter's limit; default 6/s, under the emulator's 7/s. */
+    rateLimitPerSecond?: number;
+    maxRetries?: number;
+    retryBackoffMs?: number;
+    timeoutMs?: number;
+    emulator?: AmoCrmEmulatorOptions;
+  };
+}
+
+/** The server in-process (yoga.fetch) on this file's own database and real Telegram and amoCRM emulators. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const telegram = new TelegramEmulator({ botToken: BOT_TOKEN, botUsername: 'inviteql_test_bot', chats: SANDBOX_CHATS });
   const apiRoot = await telegram.listen();
@@ -54,7 +76,28 @@ export async function createTestApp(options: { telegramTimeoutMs?: number; teleg
     maxRetries: options.telegramMaxRetries ?? 1,
     log,
   });
-  const app: App = Object.freeze({ config, db: database.db, log, telegram: adapter });
+  const amocrm = new AmoCrmEmulator(options.amocrm?.emulator);
+  const secretsKey = randomSecretsKey();
+  const amocrmConnection = await connectAmoCrm({
+    settings: {
+      baseUrl: await amocrm.listen(),
+      auth: 'oauth',
+      clientId: options.amocrm?.emulator?.clientId ?? 'emulator-client-id',
+      clientSecret: options.amocrm?.emulator?.clientSecret ?? 'emulator-client-secret',
+      redirectUri: options.amocrm?.emulator?.redirectUri ?? 'https://example.test/amocrm/oauth',
+      rateLimitPerSecond: options.amocrm?.rateLimitPerSecond ?? 6,
+      maxRetries: options.amocrm?.maxRetries ?? 2,
+      retryBackoffMs: options.amocrm?.retryBackoffMs ?? 10,
+      // Generous: the emulator shares this process's event loop with PGlite, and a loaded machine is slow.
+      timeoutMs: options.amocrm?.timeoutMs ?? 30_000,
+    },
+    db: database.db,
+    log,
+    secretsKey,
+  });
+  const amocrmInitialPair = amocrm.issueTokenPair();
+  await amocrmConnection.credentials!.save(amocrmInitialPair);
+  const app: App = Object.freeze({ config, db: database.db, log, telegram: adapter, amocrm: amocrmConnection.gateway });
   const yoga = createServer(app);
 
   return {
@@ -62,6 +105,10 @@ export async function createTestApp(options: { telegramTimeoutMs?: number; teleg
     yoga,
     database,
     telegram,
+    amocrm,
+    amocrmCredentials: amocrmConnection.credentials!,
+    secretsKey,
+    amocrmInitialPair,
     logs,
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
@@ -82,6 +129,7 @@ export async function createTestApp(options: { telegramTimeoutMs?: number; teleg
     },
     async close() {
       await telegram.close();
+      await amocrm.close();
       await database.drop();
     },
   };

@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import DataLoader from 'dataloader';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { Context } from '../context.ts';
+import { AMOCRM_SHORT_LINKS_PER_REQUEST, type AmoShortLinkResult } from '../adapters/amocrm.ts';
+import { AppError, notFound, upstreamError, validationFailed, type FieldError } from '../errors.ts';
+import { uuid } from '../schema/validation.ts';
+import { requireFullToken } from './access.ts';
+
+export const MAX_SHORT_LINKS_PER_CALL = 1000;
+const MAX_URL_LENGTH = 2048;
+
+type ShortLinkQuery = { select?: Prisma.ShortLinkSelect; include?: Prisma.ShortLinkInclude };
+
+export interface ShortLinkInput {
+  url: URL | string;
+  entityType?: 'CONTACTS' | null;
+  entityId: number;
+  inviteLinkId?: string | null;
+}
+
+/** One item, validated: a DataLoader key. */
+interface ShortLinkKey {
+  url: string;
+  entityId: number;
+  inviteLinkId: string | null;
+}
+
+/** Per item: the stored row's id, or why it failed; `batch` when its whole amoCRM request failed. */
+type ItemOutcome = { ok: true; id: string } | { ok: false; error: AppError; scope: 'item' | 'batch' };
+
+export interface ShortLinkFailure {
+  index: number;
+  code: string;
+  message: string;
+}
+
+export interface ShortLinksOutcome {
+  /** Row ids in input order; null where the item failed. */
+  ids: (string | null)[];
+  failures: ShortLinkFailure[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batching: one DataLoader per GraphQL request (the context object), created on first use. It
+// coalesces every item enqueued in the same tick into amoCRM requests of at most 250, in order.
+// ---------------------------------------------------------------------------------------------
+
+const loaders = new WeakMap<Context, DataLoader<ShortLinkKey, ItemOutcome>>();
+
+export function shortLinkLoader(ctx: Context): DataLoader<ShortLinkKey, ItemOutcome> {
+  let loader = loaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader((keys) => createBatch(ctx, keys), {
+      maxBatchSize: AMOCRM_SHORT_LINKS_PER_REQUEST,
+      // Each item is its own link, even with the same url and contact.
+      cache: false,
+    });
+    loaders.set(ctx, loader);
+  }
+  return loader;
+}
+
+/** One amoCRM request; the links it made are stored at once, so a later failing batch loses nothing. */
+async function createBatch(ctx: Context, keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
+  let results: AmoShortLinkResult[];
+  try {
+    results = await requireAmoCrm(ctx).createShortLinks(keys.map((key) => ({ url: key.url, entityType: 'contacts', entityId: key.entityId })));
+  } catch (error) {
+    if (!(error instanceof AppError)) ctx.log.error({ err: error }, 'amoCRM adapter failed');
+    const mapped = error instanceof AppError ? error : upstreamError('amoCRM call failed');
+    return keys.map(() => ({ ok: false, error: mapped, scope: 'batch' }));
+  }
+  const rows: Prisma.ShortLinkCreateManyInput[] = [];
+  const outcomes = keys.map((key, index): ItemOutcome => {
+    const result = results[index]!;
+    if (!result.ok) return { ok: false, error: result.error, scope: 'item' };
+    const id = monotonicUuidV7();
+    rows.push({
+      id,
+      accountId: ctx.viewer.accountId,
+      inviteLinkId: key.inviteLinkId,
+      url: result.url,
+      targetUrl: key.url,
+      amoAccountId: result.accountId,
+      entityType: 'CONTACTS',
+      entityId: key.entityId,
+    });
+    return { ok: true, id };
+  });
+  if (rows.length > 0) {
+    try {
+      await ctx.app.db.prisma.shortLink.createMany({ data: rows });
+    } catch (error) {
+      ctx.log.error({ err: error, created: rows.length }, 'amoCRM made short links that could not be stored');
+      throw error;
+    }
+  }
+  return outcomes;
+}
+
+const requireAmoCrm = (ctx: Context) => {
+  const gateway = ctx.app.amocrm;
+  if (!gateway) throw upstreamError('amoCRM short links are not configured on this server', { reason: 'AMOCRM_NOT_CONFIGURED' });
+  return gateway;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Validation: the whole call fails before any upstream request.
+// ---------------------------------------------------------------------------------------------
+
+function parseHttpUrl(value: URL | string): URL | undefined {
+  try {
+    const url = value instanceof URL ? value : new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function validateShortLinkInput(ctx: Context, input: readonly ShortLinkInput[]): Promise<ShortLinkKey[]> {
+  if (input.length > MAX_SHORT_LINKS_PER_CALL) {
+    throw validationFailed([
+      { path: ['input'], message: `at most ${MAX_SHORT_LINKS_PER_CALL} items per call (got ${input.length}); split the list` },
+    ]);
+  }
+  const errors: FieldError[] = [];
+  const keys = input.map((item, index): ShortLinkKey => {
+    const at = (field: string) => ['input', String(index), field];
+    const url = parseHttpUrl(item.url);
+    if (!url) errors.push({ path: at('url'), message: 'must be an http or https URL' });
+    else if (url.href.length > MAX_URL_LENGTH) errors.push({ path: at('url'), message: `must be at most ${MAX_URL_LENGTH} characters` });
+    if (item.entityType != null && item.entityType !== 'CONTACTS') errors.push({ path: at('entityType'), message: 'must be CONTACTS' });
+    if (!Number.isSafeInteger(item.entityId) || item.entityId <= 0) {
+      errors.push({ path: at('entityId'), message: 'must be a positive integer (an amoCRM contact id)' });
+    }
+    if (item.inviteLinkId != null && !uuid.safeParse(item.inviteLinkId).success) {
+      errors.push({ path: at('inviteLinkId'), message: 'is not a valid id' });
+    }
+    return { url: url?.href ?? '', entityId: item.entityId, inviteLinkId: item.inviteLinkId ?? null };
+  });
+  if (errors.length > 0) {
+    const shown = errors.slice(0, 5).map((error) => `${error.path.join('.')}: ${error.message}`);
+    throw validationFailed(errors, errors.length > shown.length ? `${shown.join('; ')}; and ${errors.length - shown.length} more` : undefined);
+  }
+
+  const linkIds = [...new Set(keys.map((key) => key.inviteLinkId).filter((id): id is string => id !== null))];
+  if (linkIds.length > 0) {
+    const found = await ctx.app.db.prisma.inviteLink.findMany({
+      where: { id: { in: linkIds }, accountId: ctx.viewer.accountId },
+      select: { id: true },
+    });
+    const known = new Set(found.map((link) => link.id));
+    const index = keys.findIndex((key) => key.inviteLinkId !== null && !known.has(key.inviteLinkId));
+    if (index >= 0) throw notFound(`Invite link ${keys[index]!.inviteLinkId} not found (input.${index}.inviteLinkId)`);
+  }
+  return keys;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One operation's createShortLinks fields as one batch.
+//
+// graphql-js runs mutation fields one after another and completes each (its payload's fields
+// included) before it starts the next, so a loader dispatched per field would send a second field's
+// items in requests of their own. The first createShortLinks field of an operation therefore
+// validates every createShortLinks field of that operation (the resolver hands them over with their
+// arguments) and enqueues all their items in one tick: one DataLoader dispatch, split into requests
+// of 250 in operation order. Each field's resolver then waits for its own items. A field whose
+// input is invalid fails on its own when its turn comes, and is never sent; the fields after it are
+// not enqueued early (graphql-js stops at a failed non-null mutation field).
+// ---------------------------------------------------------------------------------------------
+
+export interface ShortLinksField {
+  /** The response key (alias or name). */
+  key: string;
+  input: readonly ShortLinkInput[];
+}
+
+interface OperationPlan {
+  operation: object;
+  /** Per field, in `fields` order: its items' outcomes, or undefined when it was not enqueued early. */
+  enqueued: Promise<(Promise<ItemOutcome[]> | undefined)[]>;
+  indexOf: Map<string, number>;
+}
+
+const plans = new WeakMap<Context, OperationPlan>();
+const ignore = () => {};
+
+/** A promise nobody may end up awaiting (its field may never run) must not be an unhandled rejection. */
+const handled = <T>(promise: Promise<T>): Promise<T> => {
+  promise.catch(ignore);
+  return promise;
+};
+
+function enqueue(ctx: Context, keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
+  return shortLinkLoader(ctx)
+    .loadMany(keys)
+    .then((values) =>
+      values.map((value) => {
+        if (value instanceof Error) throw value;
+        return value;
+      }),
+    );
+}
+
+async function runAlone(ctx: Context, input: readonly ShortLinkInput[]): Promise<ItemOutcome[]> {
+  return enqueue(ctx, await validateShortLinkInput(ctx, input));
+}
+
+function planOperation(ctx: Context, operation: object, fields: readonly ShortLinksField[]): OperationPlan {
+  const validated = fields.map((field) => handled(validateShortLinkInput(ctx, field.input)));
+  const enqueued = Promise.allSettled(validated).then((settled) => {
+    let blocked = false;
+    // All in one tick: the loader sees every item before it dispatches.
+    return settled.map((result) => {
+      if (blocked) return undefined;
+      if (result.status === 'rejected') {
+        blocked = true;
+        return handled(Promise.reject(result.reason as Error));
+      }
+      return handled(enqueue(ctx, result.value));
+    });
+  });
+  return { operation, enqueued, indexOf: new Map(fields.map((field, index) => [field.key, index])) };
+}
+
+/**
+ * createShortLinks for one field: `operation` identifies the GraphQL operation, and `fields` lists
+ * every createShortLinks field in it (this one included) with its input, in execution order.
+ */
+export async function createShortLinks(
+  ctx: Context,
+  field: ShortLinksField & { operation: object; fields: () => readonly ShortLinksField[] },
+): Promise<ShortLinksOutcome> {
+  requireAmoCrm(ctx);
+  requireFullToken(ctx);
+  let plan = plans.get(ctx);
+  if (plan?.operation !== field.operation) {
+    let fields: readonly ShortLinksField[];
+    try {
+      fields = field.fields().map((other) => (other.key === field.key ? field : other));
+      if (!fields.some((other) => other.key === field.key)) fields = [field];
+    } catch (error) {
+      ctx.log.warn({ err: error }, 'could not read the other createShortLinks fields; sending this one alone');
+      fields = [field];
+    }
+    plan = planOperation(ctx, field.operation, fields);
+    plans.set(ctx, plan);
+  }
+  const index = plan.indexOf.get(field.key);
+  plan.indexOf.delete(field.key);
+  const planned = index === undefined ? undefined : (await plan.enqueued)[index];
+  const outcomes = await (planned ?? runAlone(ctx, field.input));
+
+  const failures: ShortLinkFailure[] = [];
+  const ids = outcomes.map((outcome, index) => {
+    if (outcome.ok) return outcome.id;
+    failures.push({ index, code: outcome.error.code, message: outcome.error.message });
+    return null;
+  });
+  // Nothing made, and only because amoCRM requests failed as a whole: the error itself, with its
+  // extensions (retryAfter, reason), says more than a failure per item.
+  const firstBatchError = outcomes.find((outcome) => !outcome.ok && outcome.scope === 'batch');
+  if (firstBatchError && !firstBatchError.ok && outcomes.every((outcome) => !outcome.ok && outcome.scope === 'batch')) {
+    throw firstBatchError.error;
+  }
+  return { ids, failures };
+}
+
+/** The stored rows, in input order, selected as the client asked (one query, no N+1). */
+export async function loadShortLinks(ctx: Context, query: ShortLinkQuery, outcome: ShortLinksOutcome) {
+  const ids = outcome.ids.filter((id): id is string => id !== null);
+  const rows =
+    ids.length > 0
+      ? ((await ctx.app.db.prisma.shortLink.findMany({
+          ...query,
+          where: { id: { in: ids }, accountId: ctx.viewer.accountId },
+        })) as { id: string }[])
+      : [];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return { shortLinks: outcome.ids.map((id) => (id === null ? null : (byId.get(id) ?? null))), failures: outcome.failures };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let lastMs = 0;
+let sequence = 0;
+
+/** UUIDv7 whose 12-bit rand_a is a counter: ids made in this process sort in the order they were made. */
+function monotonicUuidV7(): string {
+  const now = Date.now();
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs++;
+    sequence = 0;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
