@@ -33,10 +33,11 @@ http.listen(config.PORT, config.HOST, () => {
   const lines = [
     '',
     isSandbox(config)
-      ? '  inviteql is running in SANDBOX mode: Telegram is emulated in-process (no TELEGRAM_BOT_TOKEN set).'
+      ? '  inviteql is running in SANDBOX mode: Telegram and amoCRM are emulated in-process (no TELEGRAM_BOT_TOKEN set).'
       : '  inviteql is running.',
     `  GraphiQL:  ${url}`,
     `  Database:  ${running.app.db.kind === 'pglite' ? `embedded PGlite in ${config.DATA_DIR}` : 'PostgreSQL (DATABASE_URL)'}`,
+    `  amoCRM:    ${running.app.amocrm ? (isSandbox(config) ? 'emulated' : 'connected') : 'not configured (createShortLinks answers AMOCRM_NOT_CONFIGURED)'}`,
   ];
   if (running.sandboxToken) {
     lines.push(`  Dev token: ${running.sandboxToken}`, `  Header:    Authorization: Bearer ${running.sandboxToken}`);
