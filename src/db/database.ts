@@ -3,7 +3,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { applyMigrations } from './migrations.ts';
+import { applyMigrations, readMigrationList } from './migrations.ts';
 import { openPglite, PgliteAdapterFactory } from './pglite.ts';
 
 export type { PrismaClient };
@@ -72,8 +72,19 @@ export class Database {
   }
 
   /** Applies pending migrations; returns the names of those it applied. */
-  migrate(): Promise<string[]> {
+  async migrate(): Promise<string[]> {
+    if (await this.allMigrationsApplied()) return [];
     return applyMigrations(this.adapterFactory);
+  }
+
+  /** Loading the schema engine takes seconds; a restart with nothing pending skips it. */
+  private async allMigrationsApplied(): Promise<boolean> {
+    const [table] = await this.prisma.$queryRaw<{ name: string | null }[]>`SELECT to_regclass('_prisma_migrations')::text AS name`;
+    if (!table?.name) return false;
+    const applied = await this.prisma.$queryRaw<{ migration_name: string }[]>`
+      SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+    const names = new Set(applied.map((row) => row.migration_name));
+    return readMigrationList().migrationDirectories.every((directory) => names.has(directory.path));
   }
 
   async ping(): Promise<void> {
