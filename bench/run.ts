@@ -11,6 +11,8 @@
 //   5. drive each side with autocannon, one after another, and print a table and, as the last
 //      line, a JSON summary.
 // PostgreSQL when DATABASE_URL is set; otherwise an embedded PGlite in --data-dir (not representative).
+// First: sets NODE_ENV before any module that reads it loads.
+import './production-env.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -46,15 +46,20 @@ export function orderByClause(orderBy: readonly InviteLinkOrder[]): Prisma.Invit
   return clauses;
 }
 
+/** The account's tags and tag types a tag-group filter names, as looked up with the page. */
+export interface TagGroupLookup {
+  tags: { id: string; typeId: string | null }[];
+  tagTypes: { id: string }[];
+}
+
 /**
  * Seed 001's tag groups: a link matches a group when it has one of the group's tags, or (with
  * withoutType) no tag of the group's type at all; it must match every group. A null type means
- * tags without a type. The groups' tags must be tags of that type in this account.
+ * tags without a type. The groups' tags must be tags of that type in this account: the caller
+ * looks up `tagIds` and `typeIds` in the account (in the same statement as the page) and passes
+ * what it found to `check`, which throws NOT_FOUND or VALIDATION_FAILED before anything is returned.
  */
-export async function tagGroupsWhere(
-  ctx: Context,
-  groups: readonly TagGroupFilter[],
-): Promise<Prisma.InviteLinkWhereInput[]> {
+export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
   const errors: FieldError[] = [];
   groups.forEach((group, index) => {
     if (!group.withoutType && (group.tags ?? []).length === 0) {
@@ -65,35 +70,33 @@ export async function tagGroupsWhere(
 
   const tagIds = [...new Set(groups.flatMap((group) => group.tags ?? []))];
   const typeIds = [...new Set(groups.map((group) => group.tagTypeId).filter((id): id is string => !!id))];
-  const prisma = ctx.app.db.prisma;
-  const [tags, types] = await Promise.all([
-    tagIds.length ? prisma.tag.findMany({ where: { accountId: ctx.viewer.accountId, id: { in: tagIds } }, select: { id: true, typeId: true } }) : [],
-    typeIds.length ? prisma.tagType.findMany({ where: { accountId: ctx.viewer.accountId, id: { in: typeIds } }, select: { id: true } }) : [],
-  ]);
-  const tagTypeOf = new Map(tags.map((tag) => [tag.id, tag.typeId]));
-  const knownTypes = new Set(types.map((type) => type.id));
-  const missingType = typeIds.find((id) => !knownTypes.has(id));
-  if (missingType) throw notFound(`Tag type ${missingType} not found`);
-  const missingTag = tagIds.find((id) => !tagTypeOf.has(id));
-  if (missingTag) throw notFound(`Tag ${missingTag} not found`);
-  groups.forEach((group, index) => {
-    (group.tags ?? []).forEach((tagId, tagIndex) => {
-      if ((tagTypeOf.get(tagId) ?? null) !== (group.tagTypeId ?? null)) {
-        errors.push({
-          path: ['filter', 'tags', String(index), 'tags', String(tagIndex)],
-          message: group.tagTypeId ? `tag ${tagId} is not of type ${group.tagTypeId}` : `tag ${tagId} has a type`,
-        });
-      }
-    });
-  });
-  if (errors.length) throw validationFailed(errors);
-
-  return groups.map((group) => {
+  const where = groups.map((group): Prisma.InviteLinkWhereInput => {
     const alternatives: Prisma.InviteLinkWhereInput[] = [];
     if ((group.tags ?? []).length) alternatives.push({ tags: { some: { tagId: { in: [...group.tags!] } } } });
     if (group.withoutType) alternatives.push({ tags: { none: { tag: { typeId: group.tagTypeId ?? null } } } });
     return { OR: alternatives };
   });
+
+  const check = ({ tags, tagTypes }: TagGroupLookup): void => {
+    const tagTypeOf = new Map(tags.map((tag) => [tag.id, tag.typeId]));
+    const knownTypes = new Set(tagTypes.map((type) => type.id));
+    const missingType = typeIds.find((id) => !knownTypes.has(id));
+    if (missingType) throw notFound(`Tag type ${missingType} not found`);
+    const missingTag = tagIds.find((id) => !tagTypeOf.has(id));
+    if (missingTag) throw notFound(`Tag ${missingTag} not found`);
+    groups.forEach((group, index) => {
+      (group.tags ?? []).forEach((tagId, tagIndex) => {
+        if ((tagTypeOf.get(tagId) ?? null) !== (group.tagTypeId ?? null)) {
+          errors.push({
+            path: ['filter', 'tags', String(index), 'tags', String(tagIndex)],
+            message: group.tagTypeId ? `tag ${tagId} is not of type ${group.tagTypeId}` : `tag ${tagId} has a type`,
+          });
+        }
+      });
+    });
+    if (errors.length) throw validationFailed(errors);
+  };
+  return { tagIds, typeIds, where, check };
 }
 
 export function validatePage(page: number, limit: number): void {
@@ -106,32 +109,54 @@ export function validatePage(page: number, limit: number): void {
 /** Prisma passes `contains` into ILIKE as is: escape its wildcards so the name is a plain substring. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
-/** One page of a channel's links plus the total of all matches. */
+/**
+ * One page of a channel's links plus the total of all matches, in ONE statement (relationJoins):
+ * the channel row (looked up within the account: no row, NOT_FOUND), the exact count of its
+ * matching links, the page with every relation the GraphQL selection asks for, and, with a
+ * tag-group filter, the account's tags and tag types it names. The same number of statements
+ * whatever the page size; the count is an index-only scan of invite_links (channel_id).
+ */
 export async function listInviteLinks(
   ctx: Context,
   query: { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude },
   listing: InviteLinkListing,
 ) {
   validatePage(listing.page, listing.limit);
-  const channel = await findChannel(ctx, listing.channelId);
   const and: Prisma.InviteLinkWhereInput[] = [];
   if (listing.name) and.push({ name: { contains: escapeLike(listing.name), mode: 'insensitive' } });
   if (listing.creatorId != null) and.push({ creatorId: BigInt(listing.creatorId) });
   if (listing.partnerId) and.push({ partnerId: listing.partnerId });
   if (listing.filter?.linkIds) and.push({ id: { in: [...listing.filter.linkIds] } });
-  if (listing.filter?.tags?.length) and.push(...(await tagGroupsWhere(ctx, listing.filter.tags)));
-  const where: Prisma.InviteLinkWhereInput = { accountId: ctx.viewer.accountId, channelId: channel.id, AND: and };
+  const tagGroups = listing.filter?.tags?.length ? tagGroupsFilter(listing.filter.tags) : undefined;
+  if (tagGroups) and.push(...tagGroups.where);
+  // Links are reached through the channel, which belongs to the viewer's account; every link of a
+  // channel belongs to the channel's account, so they need no account_id test of their own.
+  const where: Prisma.InviteLinkWhereInput = { AND: and };
 
-  const prisma = ctx.app.db.prisma;
-  const [total, items] = await Promise.all([
-    prisma.inviteLink.count({ where }),
-    prisma.inviteLink.findMany({
-      ...query,
-      where,
-      orderBy: orderByClause(listing.orderBy ?? DEFAULT_ORDER),
-      skip: (listing.page - 1) * listing.limit,
-      take: listing.limit,
-    }),
-  ]);
-  return { page: listing.page, limit: listing.limit, total, items };
+  const channel = await ctx.app.db.prisma.channel.findUnique({
+    relationLoadStrategy: 'join',
+    where: { accountId_telegramId: { accountId: ctx.viewer.accountId, telegramId: BigInt(listing.channelId) } },
+    select: {
+      _count: { select: { inviteLinks: { where } } },
+      inviteLinks: {
+        ...query,
+        where,
+        orderBy: orderByClause(listing.orderBy ?? DEFAULT_ORDER),
+        skip: (listing.page - 1) * listing.limit,
+        take: listing.limit,
+      },
+      ...(tagGroups && {
+        account: {
+          select: {
+            tags: { where: { id: { in: tagGroups.tagIds } }, select: { id: true, typeId: true } },
+            tagTypes: { where: { id: { in: tagGroups.typeIds } }, select: { id: true } },
+          },
+        },
+      }),
+    },
+  });
+  if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
+  // Selected above exactly when there are tag groups (the conditional select defeats Prisma's result type).
+  if (tagGroups) tagGroups.check((channel as unknown as { account: TagGroupLookup }).account);
+  return { page: listing.page, limit: listing.limit, total: channel._count.inviteLinks, items: channel.inviteLinks as object[] };
 }
