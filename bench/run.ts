@@ -13,6 +13,7 @@
 // PostgreSQL when DATABASE_URL is set; otherwise an embedded PGlite in --data-dir (not representative).
 // First: sets NODE_ENV before any module that reads it loads.
 import './production-env.ts';
+import { measureShortLinks } from './short-links.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -380,6 +381,13 @@ try {
   for (const row of rows) log(format(row));
   log('');
 
+  const shortLinks = await measureShortLinks(app, token);
+  log(
+    `amoCRM short links: ${shortLinks.items} contacts in one createShortLinks call -> ${shortLinks.upstreamCalls} upstream calls, ` +
+      `${shortLinks.ms} ms (${shortLinks.created} created, ${shortLinks.failures} failures; client limit ${app.config.AMOCRM_RATE_LIMIT_PER_SECOND}/s)`,
+  );
+  log('');
+
   const pick = (f: (r: { graphql: LoadResult; floor: LoadResult }) => number) =>
     Object.fromEntries(queries.map((q) => [q.key, round(f(results[q.key]!))]));
   const summary = {
@@ -397,6 +405,7 @@ try {
     ...(seeded.seededMs !== undefined ? { seedMs: seeded.seededMs } : {}),
     durationSeconds: options.duration,
     connections: options.connections,
+    shortLinks,
   };
   console.log(JSON.stringify(summary));
 } catch (error) {

@@ -1,0 +1,66 @@
+// Issue 5's bench line: one createShortLinks call of 1000 contacts through the GraphQL server,
+// against the amoCRM emulator with its real limit (7 requests/s) and our client limit.
+import { performance } from 'node:perf_hooks';
+import type { App } from '../src/context.ts';
+import { createServer } from '../src/server.ts';
+import { AmoCrmEmulator } from '../src/sandbox/amocrm-emulator.ts';
+import { connectAmoCrm } from '../src/services/amocrm-credentials.ts';
+
+export interface ShortLinksMeasurement {
+  items: number;
+  upstreamCalls: number;
+  ms: number;
+  created: number;
+  failures: number;
+}
+
+const CREATE_SHORT_LINKS = /* GraphQL */ `
+  mutation Bench($input: [ShortLinkInput!]!) {
+    createShortLinks(input: $input) { shortLinks { id url } failures { index code } }
+  }
+`;
+
+export async function measureShortLinks(app: App, token: string, items = 1000): Promise<ShortLinksMeasurement> {
+  const emulator = new AmoCrmEmulator({ longLivedTokens: ['bench-long-lived-token'] });
+  try {
+    const { gateway } = await connectAmoCrm({
+      settings: {
+        baseUrl: await emulator.listen(),
+        auth: 'long-lived',
+        accessToken: 'bench-long-lived-token',
+        rateLimitPerSecond: app.config.AMOCRM_RATE_LIMIT_PER_SECOND,
+        maxRetries: app.config.AMOCRM_MAX_RETRIES,
+        retryBackoffMs: app.config.AMOCRM_RETRY_BACKOFF_MS,
+        timeoutMs: app.config.AMOCRM_TIMEOUT_MS,
+      },
+      db: app.db,
+      log: app.log,
+    });
+    const server = createServer({ ...app, amocrm: gateway });
+    const input = Array.from({ length: items }, (_, index) => ({
+      url: `https://t.me/+bench${index}`,
+      entityId: 100_000 + index,
+    }));
+    const started = performance.now();
+    const response = await server.fetch('http://bench.local/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: CREATE_SHORT_LINKS, variables: { input } }),
+    });
+    const body = (await response.json()) as {
+      data?: { createShortLinks: { shortLinks: (object | null)[]; failures: object[] } };
+      errors?: { message: string }[];
+    };
+    const ms = Math.round(performance.now() - started);
+    if (!body.data) throw new Error(`createShortLinks failed: ${JSON.stringify(body.errors)}`);
+    return {
+      items,
+      upstreamCalls: emulator.callCount('/api/v4/short_links'),
+      ms,
+      created: body.data.createShortLinks.shortLinks.filter(Boolean).length,
+      failures: body.data.createShortLinks.failures.length,
+    };
+  } finally {
+    await emulator.close();
+  }
+}
