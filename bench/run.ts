@@ -16,7 +16,6 @@ import './production-env.ts';
 import { measureShortLinks } from './short-links.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';
@@ -32,7 +31,7 @@ import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-da
 import { generateTokenSecret } from '../src/services/api-tokens.ts';
 import { createServer } from '../src/server.ts';
 import { buildApp } from '../src/app.ts';
-import { startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
+import { closeServer, listen, startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { benchQueries, requestBody, type BenchFixtures, type BenchQuery } from './queries.ts';
 import { CpuProfiler } from './profile.ts';
@@ -87,19 +86,6 @@ class BenchFailure extends Error {}
 
 function log(line = '') {
   console.log(line);
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 interface Page {

@@ -508,15 +508,20 @@ describe('concurrency', () => {
   });
 });
 
+/** Makes the database refuse to store a link with this name, after Telegram has created it. */
+async function refuseInsertsNamed(prisma: TestApp['app']['db']['prisma'], name: string) {
+  await prisma.$executeRawUnsafe(`
+    CREATE OR REPLACE FUNCTION test_explode() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'test trigger refused invite_links row %', NEW.name; END $$`);
+  await prisma.$executeRawUnsafe(`
+    CREATE TRIGGER test_explode BEFORE INSERT ON invite_links
+    FOR EACH ROW WHEN (NEW.name = '${name}') EXECUTE FUNCTION test_explode()`);
+}
+
 describe('compensation', () => {
   it('revokes the Telegram link when storing it fails, and masks the database error', async () => {
     const prisma = t.app.db.prisma;
-    await prisma.$executeRawUnsafe(`
-      CREATE OR REPLACE FUNCTION test_explode() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'test trigger refused invite_links row %', NEW.name; END $$`);
-    await prisma.$executeRawUnsafe(`
-      CREATE TRIGGER test_explode BEFORE INSERT ON invite_links
-      FOR EACH ROW WHEN (NEW.name = 'explode') EXECUTE FUNCTION test_explode()`);
+    await refuseInsertsNamed(prisma, 'explode');
     try {
       const logsBefore = t.logs.length;
       const rowsBefore = await rowCount();
@@ -547,12 +552,7 @@ describe('compensation', () => {
 
   it('logs an error naming the live link when revoking it fails too', async () => {
     const prisma = t.app.db.prisma;
-    await prisma.$executeRawUnsafe(`
-      CREATE OR REPLACE FUNCTION test_explode() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'test trigger refused invite_links row %', NEW.name; END $$`);
-    await prisma.$executeRawUnsafe(`
-      CREATE TRIGGER test_explode BEFORE INSERT ON invite_links
-      FOR EACH ROW WHEN (NEW.name = 'explode twice') EXECUTE FUNCTION test_explode()`);
+    await refuseInsertsNamed(prisma, 'explode twice');
     // Every attempt the retrying client makes fails.
     t.telegram.failNext({ kind: 'serverError' }, { method: 'revokeChatInviteLink', times: 2 });
     try {
