@@ -121,14 +121,17 @@ describe('token refresh', () => {
     await storedPair(t);
   });
 
-  it('uses the pair another process stored while it waited for the row lock, without refreshing again', async () => {
-    // A second server process: its own credential store over the same database and key.
-    const otherProcess = await connectAmoCrm({
+  /** Another server process: its own credential store over the same database and key. */
+  const connectAnotherProcess = () =>
+    connectAmoCrm({
       settings: { baseUrl: t.amocrm.baseUrl, auth: 'oauth', ...CLIENT, ...LIMITS },
       db: t.app.db,
       log: t.app.log,
       secretsKey: t.secretsKey,
     });
+
+  it('uses the pair another process stored while it waited for the row lock, without refreshing again', async () => {
+    const otherProcess = await connectAnotherProcess();
     const held = await t.amocrmCredentials.accessToken();
     t.amocrm.expireAccessTokens();
     const tokenCalls = callsTo(t.amocrm, TOKEN);
@@ -146,16 +149,7 @@ describe('token refresh', () => {
   });
 
   it('lets two processes that refresh at the same time redeem the refresh token once (row lock)', async () => {
-    const processes = await Promise.all(
-      [1, 2].map(() =>
-        connectAmoCrm({
-          settings: { baseUrl: t.amocrm.baseUrl, auth: 'oauth', ...CLIENT, ...LIMITS },
-          db: t.app.db,
-          log: t.app.log,
-          secretsKey: t.secretsKey,
-        }),
-      ),
-    );
+    const processes = await Promise.all([connectAnotherProcess(), connectAnotherProcess()]);
     const held = await t.amocrmCredentials.accessToken();
     t.amocrm.expireAccessTokens();
     const tokenCalls = callsTo(t.amocrm, TOKEN);
