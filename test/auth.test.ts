@@ -101,3 +101,21 @@ describe('request ids', () => {
     expect(t.logs.join('\n')).not.toContain(owner.token);
   });
 });
+
+describe('error masking', () => {
+  it('masks an unexpected error (no SQL, no stack) and logs it with the request id', async () => {
+    const prisma = t.app.db.prisma;
+    await prisma.$executeRawUnsafe('ALTER TABLE partners RENAME TO partners_moved_away');
+    try {
+      const response = await t.gql(owner.token, '{ partners { id } }');
+      const error = response.errors?.[0];
+      expect(error?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(response.errors)).not.toMatch(/partners|relation|SELECT|at \w+ \(/i);
+      const requestId = response.headers.get('x-request-id')!;
+      const logged = t.logs.map((line) => JSON.parse(line)).find((line) => line.msg === 'unexpected error' && line.requestId === requestId);
+      expect(logged?.err).toBeDefined();
+    } finally {
+      await prisma.$executeRawUnsafe('ALTER TABLE partners_moved_away RENAME TO partners');
+    }
+  });
+});

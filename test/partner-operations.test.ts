@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Database } from '../src/db/database.ts';
@@ -187,4 +188,11 @@ describe('per-token rate limit', () => {
       }
     },
   );
+});
+
+describe('README', () => {
+  it('shows a curl example with the current id of every partner operation', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const id of Object.keys(manifest)) expect(readme).toContain(`"documentId":"${id}"`);
+  });
 });
