@@ -15,7 +15,7 @@
 import './production-env.ts';
 import { measureShortLinks } from './short-links.ts';
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import path from 'node:path';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';

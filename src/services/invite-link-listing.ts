@@ -1,7 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Context } from '../context.ts';
 import { notFound, validationFailed, type FieldError } from '../errors.ts';
-import { findChannel } from './channels.ts';
 
 export type OrderField = 'CREATED_AT' | 'UPDATED_AT' | 'NAME' | 'BUDGET' | 'EXPIRE_DATE' | 'MEMBER_LIMIT';
 export interface InviteLinkOrder {
