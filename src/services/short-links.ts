@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
+// uuid's v7 is monotonic within a process: rows made for one call sort in input order.
+import { v7 as monotonicUuidV7 } from 'uuid';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Context } from '../context.ts';
 import { AMOCRM_SHORT_LINKS_PER_REQUEST, type AmoShortLinkResult } from '../adapters/amocrm.ts';
@@ -279,28 +280,4 @@ export async function loadShortLinks(ctx: Context, query: ShortLinkQuery, outcom
       : [];
   const byId = new Map(rows.map((row) => [row.id, row]));
   return { shortLinks: outcome.ids.map((id) => (id === null ? null : (byId.get(id) ?? null))), failures: outcome.failures };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-let lastMs = 0;
-let sequence = 0;
-
-/** UUIDv7 whose 12-bit rand_a is a counter: ids made in this process sort in the order they were made. */
-function monotonicUuidV7(): string {
-  const now = Date.now();
-  if (now > lastMs) {
-    lastMs = now;
-    sequence = 0;
-  } else if (++sequence > 0xfff) {
-    lastMs++;
-    sequence = 0;
-  }
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(lastMs, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
