@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
+import { tagGroupsCountSql } from '../src/services/invite-link-listing.ts';
 import { PAGE_SIZE } from './queries.ts';
 
 export interface SqlStatement {
@@ -55,9 +56,10 @@ export function inviteLinksStatement(variables: Variables): SqlStatement {
   const values: unknown[] = [SANDBOX_ACCOUNT_ID, String(channelId)];
   const param = (value: unknown) => `$${values.push(value)}`;
   const conditions = ['l.channel_id = c.id'];
+  const name = typeof variables.name === 'string' && variables.name !== '' ? variables.name : null;
 
-  if (typeof variables.name === 'string' && variables.name !== '') {
-    conditions.push(`l.name ILIKE ${param(`%${escapeLike(variables.name)}%`)}`);
+  if (name) {
+    conditions.push(`l.name ILIKE ${param(`%${escapeLike(name)}%`)}`);
   }
   const filter = variables.filter as { tags?: TagGroup[] | null } | null | undefined;
   for (const group of filter?.tags ?? []) {
@@ -77,10 +79,16 @@ export function inviteLinksStatement(variables: Variables): SqlStatement {
     conditions.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
   }
   const where = conditions.join('\n      AND ');
+  // Tag groups alone are counted from the tag index, as the GraphQL server counts them.
+  const tagGroups = filter?.tags ?? [];
+  const total =
+    tagGroups.length > 0 && !name
+      ? tagGroupsCountSql(tagGroups, { channelId: 'c.id', accountId: 'c.account_id' }, param)
+      : `(SELECT count(*) FROM invite_links l WHERE ${where})`;
 
   const text = `
 SELECT json_build_object('data', json_build_object('inviteLinks', json_build_object(
-  'total', (SELECT count(*) FROM invite_links l WHERE ${where}),
+  'total', ${total},
   'items', COALESCE((
     SELECT json_agg(json_build_object(
       'id', p.id,

@@ -246,7 +246,7 @@ async function seed() {
     })),
   });
   await prisma.inviteLinkTag.createMany({
-    data: all.flatMap((l) => l.tagIds.map((tagId) => ({ inviteLinkId: l.id, tagId }))),
+    data: all.flatMap((l) => l.tagIds.map((tagId) => ({ inviteLinkId: l.id, channelId: l.channelRowId, tagId }))),
   });
   await prisma.shortLink.createMany({
     data: bulkLinks.map((l, i) => ({
@@ -1018,6 +1018,42 @@ describe('no N+1', () => {
     // tag_types) and short_links as lateral joins. Per-row loading would make this grow with the
     // page size.
     expect(counts[0]).toBe(2);
+  });
+
+  it('counts a tag-group filter in one more statement, whatever the page size', async () => {
+    // Untyped u1 or u2 (every bulk link has one), and no Campaign tag: the odd-numbered links.
+    const filter = { tags: [{ tagTypeId: null, tags: [ids.u1, ids.u2] }, { tagTypeId: ids.typeCampaign, withoutType: true }] };
+    const measureFiltered = async (limit: number) => {
+      const before = t.app.db.statementCount;
+      const response = await t.gql(A.token, FILTERED, { channelId: BULK_CHANNEL, limit, filter });
+      const statements = t.app.db.statementCount - before;
+      expect(response.errors).toBeUndefined();
+      expect(response.data.inviteLinks.total).toBe(bulkLinks.length / 2);
+      expect(response.data.inviteLinks.items).toHaveLength(Math.min(limit, bulkLinks.length / 2));
+      return statements;
+    };
+    await measureFiltered(5); // warm-up
+    const counts = [await measureFiltered(1), await measureFiltered(20), await measureFiltered(55)];
+    expect(counts).toEqual([3, 3, 3]);
+  });
+});
+
+const FILTERED = /* GraphQL */ `
+  query Filtered($channelId: SafeInt!, $limit: Int!, $filter: InviteLinkFilter) {
+    inviteLinks(channelId: $channelId, limit: $limit, filter: $filter) {
+      total
+      items { id tags { name type { name } } }
+    }
+  }
+`;
+
+describe('invite_link_tags.channel_id', () => {
+  it("is always the link's channel: the database refuses another", async () => {
+    const link = bulkLinks[0]!;
+    await expect(
+      t.app.db.prisma.inviteLinkTag.create({ data: { inviteLinkId: link.id, channelId: ids.channelA, tagId: ids.s2 } }),
+    ).rejects.toThrow();
+    expect(await t.app.db.prisma.inviteLinkTag.count({ where: { inviteLinkId: link.id, tagId: ids.s2 } })).toBe(0);
   });
 });
 

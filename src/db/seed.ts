@@ -215,8 +215,8 @@ WITH src AS (
   FROM shaped
   RETURNING id
 ), tagged AS (
-  INSERT INTO invite_link_tags (invite_link_id, tag_id)
-  SELECT DISTINCT ins.id, (${tags})[1 + get_byte(b.h, n.k) % cardinality(${tags})]
+  INSERT INTO invite_link_tags (invite_link_id, channel_id, tag_id)
+  SELECT DISTINCT ins.id, ${sqlUuid(channelId)}, (${tags})[1 + get_byte(b.h, n.k) % cardinality(${tags})]
   FROM ins
   CROSS JOIN LATERAL (SELECT uuid_send(ins.id) AS h) b
   JOIN (VALUES (1), (2), (3)) AS n (k)

@@ -281,7 +281,7 @@ export async function updateInviteLink(ctx: Context, query: LinkQuery, input: Up
     return await ctx.app.db.prisma.$transaction(async (tx) => {
       if (tagIds) {
         await tx.inviteLinkTag.deleteMany({ where: { inviteLinkId: link.id } });
-        await tx.inviteLinkTag.createMany({ data: tagIds.map((tagId) => ({ inviteLinkId: link.id, tagId })) });
+        await tx.inviteLinkTag.createMany({ data: tagIds.map((tagId) => ({ inviteLinkId: link.id, channelId: link.channelId, tagId })) });
       }
       return tx.inviteLink.update({
         ...query,
