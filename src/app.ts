@@ -10,6 +10,7 @@ import { amoCrmSettingsFromConfig, type AmoCrmSettings } from './adapters/amocrm
 import { AmoCrmEmulator } from './sandbox/amocrm-emulator.ts';
 import { connectAmoCrm } from './services/amocrm-credentials.ts';
 import { randomSecretsKey } from './services/secret-box.ts';
+import { TokenAuthenticator } from './services/api-token-cache.ts';
 
 export interface RunningApp {
   app: App;
@@ -50,8 +51,11 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
       log,
     });
     const amocrm = await connectConfiguredAmoCrm(config, db, log, closers);
+    const tokens = new TokenAuthenticator(db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log });
+    closers.unshift(() => tokens.close());
+    await tokens.start();
     return {
-      app: Object.freeze({ config, db, log, telegram, amocrm }),
+      app: Object.freeze({ config, db, log, telegram, amocrm, tokens }),
       sandboxToken,
       close: async () => {
         for (const close of closers) await close();

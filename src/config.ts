@@ -51,6 +51,7 @@ const configSchema = z.object({
       .optional(),
   ),
   RATE_LIMIT_PER_MINUTE: integer(600, 0, 1_000_000),
+  API_TOKEN_CACHE_TTL_MS: integer(60_000, 0, 3_600_000),
   MAX_BODY_BYTES: integer(1_000_000, 1_000, 50_000_000),
   GRAPHQL_MAX_DEPTH: integer(10, 2, 100),
   GRAPHQL_MAX_ALIASES: integer(10, 1, 1000),

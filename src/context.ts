@@ -3,6 +3,7 @@ import type { Database } from './db/database.ts';
 import type { Logger } from './logger.ts';
 import type { TelegramGateway } from './adapters/telegram.ts';
 import type { AmoCrmGateway } from './adapters/amocrm.ts';
+import type { TokenAuthenticator } from './services/api-token-cache.ts';
 
 /** Who is calling: resolved from the bearer token, fixed for the whole request. */
 export interface Viewer {
@@ -20,6 +21,11 @@ export interface App {
   readonly telegram: TelegramGateway;
   /** Absent when amoCRM is not configured (and not in sandbox mode): createShortLinks says so. */
   readonly amocrm?: AmoCrmGateway;
+  /**
+   * Authenticates requests with a cache of recent lookups (buildApp makes one). An App put together
+   * without it looks every request's token up.
+   */
+  readonly tokens?: TokenAuthenticator;
 }
 
 export interface Context {

@@ -130,7 +130,8 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   const viewerOf = (request: Request): Promise<Viewer> => {
     let viewer = viewers.get(request);
     if (!viewer) {
-      viewer = authenticate(app.db, request.headers.get('authorization')).then(async (found) => {
+      const authorization = request.headers.get('authorization');
+      viewer = (app.tokens ? app.tokens.authenticate(authorization) : authenticate(app.db, authorization)).then(async (found) => {
         await rateLimiter.consume(found.tokenId);
         return found;
       });

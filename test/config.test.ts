@@ -4,7 +4,7 @@ import { ConfigError, isSandbox, loadConfig } from '../src/config.ts';
 describe('loadConfig', () => {
   it('has working defaults for an empty environment (sandbox on embedded PGlite)', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 4000, DATA_DIR: './data', DATABASE_POOL_SIZE: 10 });
+    expect(config).toMatchObject({ PORT: 4000, DATA_DIR: './data', DATABASE_POOL_SIZE: 10, API_TOKEN_CACHE_TTL_MS: 60_000 });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(isSandbox(config)).toBe(true);
   });
@@ -15,9 +15,14 @@ describe('loadConfig', () => {
     ['DATABASE_POOL_SIZE', '0'],
     ['LOG_LEVEL', 'loud'],
     ['TELEGRAM_API_ROOT', 'not a url'],
+    ['API_TOKEN_CACHE_TTL_MS', '-1'],
   ])('names %s in a one-line error for %j', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable}=`));
+  });
+
+  it('turns the API token cache off with API_TOKEN_CACHE_TTL_MS=0', () => {
+    expect(loadConfig({ API_TOKEN_CACHE_TTL_MS: '0' }).API_TOKEN_CACHE_TTL_MS).toBe(0);
   });
 
   it('never echoes a secret in the error', () => {

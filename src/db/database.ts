@@ -1,10 +1,10 @@
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, readMigrationList } from './migrations.ts';
 import { openPglite, PgliteAdapterFactory } from './pglite.ts';
+import { PgAdapterFactory } from './pg.ts';
 
 export type { PrismaClient };
 
@@ -19,7 +19,20 @@ export interface DatabaseOptions {
   /** An already open PGlite (tests load one from a migrated snapshot). */
   pglite?: PGlite;
   onIdleConnectionError?: (error: Error) => void;
+  /** How often a LISTEN connection proves it is alive, and how long it may take (PostgreSQL). */
+  listenHeartbeatMs?: number;
 }
+
+export interface ListenHandlers {
+  onNotification(payload: string): void;
+  /** Called once when an established listening connection drops; nothing is delivered after it. */
+  onLost(error: Error): void;
+}
+
+/** Stops listening and releases the connection. */
+export type Unlisten = () => Promise<void>;
+
+type ListenDriver = (channel: string, handlers: ListenHandlers) => Promise<Unlisten>;
 
 /** The one place that knows whether we run on PostgreSQL or on the embedded PGlite. */
 export class Database {
@@ -32,6 +45,7 @@ export class Database {
     private readonly closeDriver: () => Promise<void>,
     /** The PostgreSQL pool, for the few libraries that speak `pg` themselves (null on PGlite). */
     readonly pgPool: pg.Pool | null,
+    private readonly listenDriver: ListenDriver,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -39,6 +53,7 @@ export class Database {
     let closeDriver: () => Promise<void>;
     let kind: Database['kind'];
     let pgPool: pg.Pool | null = null;
+    let listenDriver: ListenDriver;
     if (options.url) {
       const pool = new pg.Pool({
         connectionString: options.url,
@@ -48,21 +63,23 @@ export class Database {
       // An idle connection that the server drops (restart, failover) must not crash the process;
       // the pool replaces it on the next checkout. Prisma's adapter detaches its own listener on close.
       pool.on('error', (error) => options.onIdleConnectionError?.(error));
-      factory = new PrismaPg(pool);
+      factory = new PgAdapterFactory(pool);
       closeDriver = () => pool.end();
       pgPool = pool;
+      listenDriver = listenOnDedicatedClient(options.url, options.acquireTimeoutMs ?? 5000, options.listenHeartbeatMs ?? 10_000);
       kind = 'postgres';
     } else {
       const client = options.pglite ?? (await openPglite(options.dataDir ?? './data'));
       factory = new PgliteAdapterFactory(client);
       closeDriver = () => client.close();
+      listenDriver = (channel, handlers) => client.listen(channel, (payload) => handlers.onNotification(payload));
       kind = 'pglite';
     }
     const prisma = new PrismaClient({
       adapter: factory,
       log: options.countStatements ? [{ emit: 'event', level: 'query' }] : [],
     });
-    const database = new Database(prisma, kind, factory, closeDriver, pgPool);
+    const database = new Database(prisma, kind, factory, closeDriver, pgPool, listenDriver);
     if (options.countStatements) {
       prisma.$on('query' as never, () => {
         database.statementCount++;
@@ -87,6 +104,14 @@ export class Database {
     return readMigrationList().migrationDirectories.every((directory) => names.has(directory.path));
   }
 
+  /**
+   * LISTENs on a channel. On PostgreSQL over a connection of its own, never one of the pool's (the
+   * pool hands connections to every query); on PGlite in its one session, which cannot drop.
+   */
+  listen(channel: string, handlers: ListenHandlers): Promise<Unlisten> {
+    return this.listenDriver(channel, handlers);
+  }
+
   async ping(): Promise<void> {
     await this.prisma.$queryRaw`SELECT 1`;
   }
@@ -95,4 +120,52 @@ export class Database {
     await this.prisma.$disconnect();
     await this.closeDriver();
   }
+}
+
+function listenOnDedicatedClient(url: string, connectTimeoutMs: number, heartbeatMs: number): ListenDriver {
+  return async (channel, handlers) => {
+    const client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: connectTimeoutMs,
+      query_timeout: heartbeatMs,
+      application_name: `inviteql listen ${channel}`,
+    });
+    let established = false;
+    let finished = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let ended: Promise<void> | undefined;
+    const end = () => (ended ??= client.end().catch(() => {}));
+    const lose = (error: Error) => {
+      if (!established || finished) return;
+      finished = true;
+      clearInterval(heartbeat);
+      void end();
+      handlers.onLost(error);
+    };
+    client.on('error', lose);
+    client.on('end', () => lose(new Error('the listening connection ended')));
+    client.on('notification', (message) => {
+      if (!finished && message.channel === channel) handlers.onNotification(message.payload ?? '');
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    } catch (error) {
+      finished = true;
+      await end();
+      throw error;
+    }
+    established = true;
+    // An idle connection can die silently (a NAT or load balancer forgets it) and then no
+    // notification arrives. An answered query proves every earlier notification has arrived.
+    heartbeat = setInterval(() => {
+      client.query('SELECT 1').catch((error: Error) => lose(error));
+    }, heartbeatMs);
+    heartbeat.unref();
+    return async () => {
+      finished = true;
+      clearInterval(heartbeat);
+      await end();
+    };
+  };
 }

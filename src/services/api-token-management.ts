@@ -11,7 +11,10 @@ export async function createApiToken(ctx: Context, input: { name: string; partne
   return issueApiToken(ctx.app.db, { accountId: ctx.viewer.accountId, name: input.name, partnerId: partner?.id ?? null });
 }
 
-/** Takes effect at once: every request looks its token up. Revoking twice keeps the first time. */
+/**
+ * Takes effect at once: this process forgets the token now, the others when the api_tokens trigger
+ * notifies them. Revoking twice keeps the first time.
+ */
 export async function revokeApiToken(ctx: Context, query: { select?: Prisma.ApiTokenSelect; include?: Prisma.ApiTokenInclude }, id: string) {
   requireFullToken(ctx);
   const prisma = ctx.app.db.prisma;
@@ -19,6 +22,7 @@ export async function revokeApiToken(ctx: Context, query: { select?: Prisma.ApiT
     where: { id, accountId: ctx.viewer.accountId, revokedAt: null },
     data: { revokedAt: new Date() },
   });
+  ctx.app.tokens?.forgetToken(id);
   const token = await prisma.apiToken.findFirst({ ...query, where: { id, accountId: ctx.viewer.accountId } });
   if (!token) throw notFound(`API token ${id} not found`);
   return token;

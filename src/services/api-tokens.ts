@@ -24,15 +24,29 @@ export async function issueApiToken(
 
 /** Resolves `Authorization: Bearer <token>` to the caller, or throws UNAUTHENTICATED. */
 export async function authenticate(db: Database, authorization: string | null): Promise<Viewer> {
+  return viewerOfToken(await findTokenByHash(db, bearerTokenHash(authorization)));
+}
+
+/** The hash of the bearer token in an Authorization header; UNAUTHENTICATED when absent or malformed. */
+export function bearerTokenHash(authorization: string | null): string {
   if (!authorization) throw unauthenticated();
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!match || !TOKEN_PATTERN.test(match[1]!)) {
     throw unauthenticated('Malformed Authorization header: expected "Bearer iql_…"');
   }
-  const token = await db.prisma.apiToken.findUnique({
-    where: { tokenHash: hashToken(match[1]!) },
+  return hashToken(match[1]!);
+}
+
+export type StoredToken = Awaited<ReturnType<typeof findTokenByHash>>;
+
+export const findTokenByHash = (db: Database, tokenHash: string) =>
+  db.prisma.apiToken.findUnique({
+    where: { tokenHash },
     select: { id: true, accountId: true, partnerId: true, revokedAt: true },
   });
+
+/** The caller a stored token stands for; UNAUTHENTICATED when it is unknown or revoked. */
+export function viewerOfToken(token: StoredToken): Viewer {
   if (!token) throw unauthenticated('Unknown API token');
   if (token.revokedAt) throw unauthenticated('This API token has been revoked');
   return { accountId: token.accountId, tokenId: token.id, partnerId: token.partnerId };

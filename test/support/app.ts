@@ -10,6 +10,7 @@ import { DEMO_CHAT_IDS } from '../../src/sandbox/demo-data.ts';
 import { AmoCrmEmulator, type AmoCrmEmulatorOptions, type AmoTokenPair } from '../../src/sandbox/amocrm-emulator.ts';
 import { connectAmoCrm, type AmoCrmCredentials } from '../../src/services/amocrm-credentials.ts';
 import { randomSecretsKey } from '../../src/services/secret-box.ts';
+import { TokenAuthenticator } from '../../src/services/api-token-cache.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const BOT_TOKEN = '1000000001:test-bot-token-AAAAAAAAAAAAAAAAAAAA';
@@ -97,7 +98,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const amocrmInitialPair = amocrm.issueTokenPair();
   await amocrmConnection.credentials!.save(amocrmInitialPair);
-  const app: App = Object.freeze({ config, db: database.db, log, telegram: adapter, amocrm: amocrmConnection.gateway });
+  const tokens = new TokenAuthenticator(database.db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log });
+  await tokens.start();
+  const app: App = Object.freeze({ config, db: database.db, log, telegram: adapter, amocrm: amocrmConnection.gateway, tokens });
   const yoga = createServer(app);
 
   return {
@@ -128,6 +131,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
     },
     async close() {
+      await tokens.close();
       await telegram.close();
       await amocrm.close();
       await database.drop();

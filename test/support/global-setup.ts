@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { applyMigrations, readMigrationList } from '../../src/db/migrations.ts';
 import { openPglite, PgliteAdapterFactory } from '../../src/db/pglite.ts';
+import { PgAdapterFactory } from '../../src/db/pg.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,7 +37,7 @@ export default async function setup(project: TestProject) {
       await admin.query(`CREATE DATABASE "${template}"`);
       const pool = new pg.Pool({ connectionString: withDatabase(url, template), max: 2 });
       try {
-        await applyMigrations(new PrismaPg(pool));
+        await applyMigrations(new PgAdapterFactory(pool));
       } catch (error) {
         await pool.end();
         await admin.query(`DROP DATABASE "${template}" WITH (FORCE)`);
