@@ -30,6 +30,7 @@ import { SANDBOX_CHATS, TelegramEmulator } from '../src/sandbox/telegram-emulato
 import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-data.ts';
 import { generateTokenSecret } from '../src/services/api-tokens.ts';
 import { createServer } from '../src/server.ts';
+import { TokenAuthenticator } from '../src/services/api-token-cache.ts';
 import { buildApp } from '../src/app.ts';
 import { closeServer, listen, startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
 import { runLoad, type LoadResult } from './load.ts';
@@ -285,7 +286,10 @@ try {
     closers.push(() => probeDb.prisma.$disconnect());
     const telegram = await startTelegram(config, logger);
     closers.push(telegram.close);
-    app = Object.freeze({ config, db, log: logger, telegram: telegram.telegram });
+    const tokens = new TokenAuthenticator(db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log: logger });
+    await tokens.start();
+    closers.push(() => tokens.close());
+    app = Object.freeze({ config, db, log: logger, telegram: telegram.telegram, tokens });
   }
   const db = app.db;
   const probeApp: App = Object.freeze({ ...app, db: probeDb });

@@ -21,11 +21,8 @@ export interface App {
   readonly telegram: TelegramGateway;
   /** Absent when amoCRM is not configured (and not in sandbox mode): createShortLinks says so. */
   readonly amocrm?: AmoCrmGateway;
-  /**
-   * Authenticates requests with a cache of recent lookups (buildApp makes one). An App put together
-   * without it looks every request's token up.
-   */
-  readonly tokens?: TokenAuthenticator;
+  /** Authenticates requests, reusing recent lookups while it hears of every token change. */
+  readonly tokens: TokenAuthenticator;
 }
 
 export interface Context {

@@ -10,7 +10,6 @@ import {
 } from '@graphql-yoga/plugin-persisted-operations';
 import type { App, Context, Viewer } from './context.ts';
 import { schema } from './schema/index.ts';
-import { authenticate } from './services/api-tokens.ts';
 import { readPartnerManifest } from './services/persisted-operations.ts';
 import { createRequestRateLimiter } from './services/rate-limit.ts';
 import { AppError } from './errors.ts';
@@ -131,7 +130,7 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
     let viewer = viewers.get(request);
     if (!viewer) {
       const authorization = request.headers.get('authorization');
-      viewer = (app.tokens ? app.tokens.authenticate(authorization) : authenticate(app.db, authorization)).then(async (found) => {
+      viewer = app.tokens.authenticate(authorization).then(async (found) => {
         await rateLimiter.consume(found.tokenId);
         return found;
       });
