@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 10 --warmup 2 --connections 10 --links 100000 --search giveaway --profile]
+// npm run bench [-- --duration 10 --warmup 2 --connections 10 --links 100000 --search giveaway --only default,tagFilter --profile]
 //
 // GraphQL server vs. a raw-SQL floor on the same requests and data:
 //   1. migrate; seed `--links` links into a dedicated channel of the demo account (skipped when it
@@ -52,13 +52,14 @@ const { values: argv } = parseArgs({
     links: { type: 'string', default: '100000' },
     search: { type: 'string', default: 'giveaway' },
     'data-dir': { type: 'string', default: './tmp/bench-pglite' },
+    only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (argv.help) {
   console.log(
-    'usage: npm run bench -- [--duration s] [--warmup s] [--connections n] [--links n] [--search text] [--data-dir dir] [--profile]',
+    'usage: npm run bench -- [--duration s] [--warmup s] [--connections n] [--links n] [--search text] [--data-dir dir] [--only key,key] [--profile]',
   );
   process.exit(0);
 }
@@ -78,6 +79,7 @@ const options = {
   search: argv.search,
   dataDir: argv['data-dir'],
   profile: argv.profile,
+  only: argv.only?.split(',').map((key) => key.trim()),
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -298,7 +300,8 @@ try {
 
   const seeded = await seedBenchChannel(db);
   const fixtures = await lookUpFixtures(db);
-  const queries = benchQueries(fixtures);
+  const queries = benchQueries(fixtures).filter((query) => !options.only || options.only.includes(query.key));
+  if (queries.length === 0) throw new BenchFailure(`--only ${options.only?.join(',')} names none of: ${benchQueries(fixtures).map((q) => q.key).join(', ')}`);
 
   const graphql = await startGraphql(app);
   closers.push(graphql.close);
