@@ -23,13 +23,20 @@ export type InviteqlServer = YogaServerInstance<Record<string, never>, Context>;
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
+interface RequestEntry {
+  id: string;
+  path: string;
+  startedAt: number;
+}
+
 /** One id per request: the caller's `x-request-id` when sane, else a new one; echoed back. */
-function requestIdPlugin(app: App, requestIds: WeakMap<Request, { id: string; startedAt: number }>): Plugin {
+function requestIdPlugin(app: App, requestIds: WeakMap<Request, RequestEntry>): Plugin {
   return {
-    onRequest({ request }) {
+    onRequest({ request, url }) {
       const incoming = request.headers.get('x-request-id');
       requestIds.set(request, {
         id: incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID(),
+        path: url.pathname,
         startedAt: performance.now(),
       });
     },
@@ -37,10 +44,9 @@ function requestIdPlugin(app: App, requestIds: WeakMap<Request, { id: string; st
       const entry = requestIds.get(request);
       if (!entry) return;
       response.headers.set('x-request-id', entry.id);
-      const url = new URL(request.url);
-      if (url.pathname === '/healthz' || url.pathname === '/readyz') return;
+      if (entry.path === '/healthz' || entry.path === '/readyz') return;
       app.log.info(
-        { requestId: entry.id, method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - entry.startedAt) },
+        { requestId: entry.id, method: request.method, path: entry.path, status: response.status, ms: Math.round(performance.now() - entry.startedAt) },
         'request',
       );
     },
@@ -89,7 +95,11 @@ const unexpectedErrorLogPlugin: Plugin<Context> = {
   },
 };
 
-/** Bodies are read only when their declared size is within the limit. */
+/**
+ * Bodies are read only when their declared size is within the limit. Node's HTTP parser holds a
+ * body to its Content-Length, so the declared size is the size; yoga's own limit, which streams
+ * every body through a counter, is off (maxRequestBodySize: false).
+ */
 function bodySizePlugin(maxBytes: number): Plugin {
   const refuse = (fetchAPI: { Response: typeof Response }, status: number, message: string) =>
     fetchAPI.Response.json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }, { status });
@@ -98,6 +108,7 @@ function bodySizePlugin(maxBytes: number): Plugin {
       if (request.method !== 'POST') return;
       const length = request.headers.get('content-length');
       if (length === null) endResponse(refuse(fetchAPI, 411, 'A Content-Length header is required'));
+      else if (!/^\d+$/.test(length)) endResponse(refuse(fetchAPI, 400, 'The Content-Length header is not a number'));
       else if (Number(length) > maxBytes) endResponse(refuse(fetchAPI, 413, `The request body is over ${maxBytes} bytes`));
     },
   };
@@ -121,7 +132,7 @@ const tagLimitError =
 const badRequestError = (message: string, code: string) => ({ message, extensions: { code, http: { status: 400 } } });
 
 export function createServer(app: App, options: ServerOptions = {}): InviteqlServer {
-  const requestIds = new WeakMap<Request, { id: string; startedAt: number }>();
+  const requestIds = new WeakMap<Request, RequestEntry>();
   const rateLimiter = createRequestRateLimiter(app.db, app.config.RATE_LIMIT_PER_MINUTE);
   const manifest = readPartnerManifest();
   // Authentication and the rate limit run once per request, whichever hook asks first.
@@ -143,6 +154,7 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   return createYoga<Record<string, never>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    maxRequestBodySize: false,
     landingPage: false,
     graphiql: {
       title: 'inviteql',

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Database } from '../src/db/database.ts';
 import { schema } from '../src/schema/index.ts';
@@ -146,6 +148,55 @@ describe('limits', () => {
     });
     expect(response.status).toBe(413);
     expect(((await response.json()) as any).errors[0].extensions.code).toBe('BAD_REQUEST');
+  });
+
+  describe('over real HTTP, where Node holds a body to its Content-Length', () => {
+    let url: URL;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      const server = createHttpServer(t.yoga);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`);
+      close = () => new Promise((resolve) => server.close(() => resolve()));
+    });
+    afterAll(() => close());
+
+    /** Sends `chunks` as the body, with the given Content-Length or (none) chunked. */
+    const send = (chunks: string[], contentLength?: number) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${owner}` };
+        if (contentLength !== undefined) headers['content-length'] = String(contentLength);
+        const req = httpRequest(url, { method: 'POST', headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+
+    it('answers a chunked body (no Content-Length) with 411 and does not run it', async () => {
+      const response = await send(['{"query":"{ channels ', '{ id } }"}']);
+      expect(response.status).toBe(411);
+      expect(JSON.parse(response.body).errors[0].extensions.code).toBe('BAD_REQUEST');
+    });
+
+    it('reads no more than the declared length, so a longer body cannot slip past the limit', async () => {
+      const query = JSON.stringify({ query: '{ channels { id } }' });
+      expect((await send([query], query.length)).status).toBe(200);
+      const cut = await send([query + ' '.repeat(2_000_000)], 10);
+      expect(cut.status).toBe(400);
+      expect(cut.body).not.toContain('"channels"');
+    });
+  });
+
+  it('refuses a Content-Length that is not a number', async () => {
+    const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}`, 'content-length': '12abc' },
+      body: JSON.stringify({ query: '{ channels { id } }' }),
+    });
+    expect(response.status).toBe(400);
   });
 
   it('blocks a simple cross-site request that carries no Authorization header', async () => {
