@@ -98,7 +98,9 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
     };
   }
   if (!settings) return undefined;
-  const connection = await connectAmoCrm({ settings, db, log, secretsKey });
+  const shutdown = new AbortController();
+  closers.unshift(async () => shutdown.abort(new Error('shutting down')));
+  const connection = await connectAmoCrm({ settings, db, log, secretsKey, signal: shutdown.signal });
   if (emulator && connection.credentials) {
     await connection.credentials.save(emulator.issueTokenPair());
     const baseUrl = settings.baseUrl;

@@ -143,10 +143,17 @@ export class AmoCrmTransport {
   private readonly throttled: ((request: AmoRequest) => Promise<unknown>) & { readonly queueSize: number };
 
   constructor(
-    private readonly options: { baseUrl: string; rateLimitPerSecond: number; timeoutMs: number; log: Logger },
+    private readonly options: {
+      baseUrl: string;
+      rateLimitPerSecond: number;
+      timeoutMs: number;
+      log: Logger;
+      /** Aborting it rejects every request still waiting in the rate limiter's queue. */
+      signal?: AbortSignal;
+    },
   ) {
     // strict: a sliding window, so no burst straddles two windows (amoCRM counts a sliding second).
-    const throttle = pThrottle({ limit: options.rateLimitPerSecond, interval: 1000, strict: true });
+    const throttle = pThrottle({ limit: options.rateLimitPerSecond, interval: 1000, strict: true, signal: options.signal });
     this.throttled = throttle((request: AmoRequest) => this.sendNow(request));
   }
 
@@ -305,6 +312,7 @@ export class AmoCrmOAuthClient {
       rateLimitPerSecond: number;
       timeoutMs: number;
       log: Logger;
+      signal?: AbortSignal;
     },
   ) {
     this.transport = new AmoCrmTransport(options);
@@ -340,6 +348,7 @@ export interface AmoCrmAdapterOptions extends AmoCrmLimits {
   baseUrl: string;
   tokens: AmoCrmTokenSource;
   log: Logger;
+  signal?: AbortSignal;
 }
 
 interface ShortLinkAnswer {

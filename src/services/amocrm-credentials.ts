@@ -224,8 +224,11 @@ export async function connectAmoCrm(options: {
   log: Logger;
   /** Required for OAuth. */
   secretsKey?: string;
+  /** Aborted at shutdown: requests still queued for amoCRM's rate limit are rejected, not sent. */
+  signal?: AbortSignal;
 }): Promise<AmoCrmConnection> {
-  const { settings, db } = options;
+  const { db, signal } = options;
+  const settings = { ...options.settings, signal };
   const log = options.log.child({ upstream: 'amocrm' });
   if (settings.auth === 'long-lived') {
     return { gateway: new AmoCrmApiAdapter({ ...settings, tokens: longLivedToken(settings.accessToken), log }) };
