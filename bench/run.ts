@@ -124,6 +124,7 @@ async function startTelegram(config: Config, logger: Logger) {
     apiRoot,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     maxRetries: config.TELEGRAM_MAX_RETRIES,
+    createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
     log: logger,
   });
   return { telegram, close: () => emulator.close() };

@@ -48,6 +48,7 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
       apiRoot,
       timeoutMs: config.TELEGRAM_TIMEOUT_MS,
       maxRetries: config.TELEGRAM_MAX_RETRIES,
+      createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
       log,
     });
     const amocrm = await connectConfiguredAmoCrm(config, db, log, closers);

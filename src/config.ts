@@ -23,6 +23,8 @@ const configSchema = z.object({
   TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),
   TELEGRAM_TIMEOUT_MS: integer(3000, 100, 60_000),
   TELEGRAM_MAX_RETRIES: integer(1, 0, 5),
+  /** A create unanswered after TELEGRAM_TIMEOUT_MS fails for the client, but its answer is awaited this long, to revoke the link it made. */
+  TELEGRAM_CREATE_ANSWER_WAIT_MS: integer(60_000, 1000, 600_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 120_000),
   // amoCRM short links (issue 5): AMOCRM_BASE_URL or AMOCRM_SUBDOMAIN, plus AMOCRM_ACCESS_TOKEN (a
   // long-lived token) or OAuth client credentials; amoCrmRules below checks the combinations.

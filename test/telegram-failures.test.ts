@@ -5,7 +5,10 @@ import { createTestApp, CONNECT_CHANNEL, CHANNEL, BOT_TOKEN, type GraphQLRespons
 const ATTEMPTS = 2;
 
 let t: TestApp;
-/** A second app with a short per-attempt Telegram timeout, for requests Telegram never answers. */
+/**
+ * A second app with a short per-attempt Telegram timeout, for requests Telegram never answers; a
+ * create's answer is still awaited for 1.5 s after that, to revoke a link that comes late.
+ */
 let slow: TestApp;
 let owner: { accountId: string; token: string };
 let slowOwner: { accountId: string; token: string };
@@ -36,11 +39,15 @@ async function createLink(app: TestApp, token: string, name: string) {
   return response.data.createInviteLink;
 }
 
+/** Log lines at `level` (pino: 40 warn, 50 error) whose message is `msg`. */
+const loggedAt = (app: TestApp, level: number, msg: string) =>
+  app.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === level && line.msg === msg).length;
+
 const storedNamed = (app: TestApp, name: string) => app.app.db.prisma.inviteLink.count({ where: { name } });
 const telegramNamed = (app: TestApp, name: string) => app.telegram.links(CHANNEL).filter((link) => link.name === name);
 
 beforeAll(async () => {
-  [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300 })]);
+  [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300, telegramCreateAnswerWaitMs: 1500 })]);
   owner = await t.createAccount('Owner');
   slowOwner = await slow.createAccount('Owner');
   expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
@@ -150,6 +157,27 @@ describe('Telegram timeouts', () => {
     expect(await storedNamed(slow, 'hung')).toBe(0);
     // The server is not wedged: the next create goes through.
     await createLink(slow, slowOwner.token, 'after hang');
+    // No answer at all, even after the extra wait: logged, since a link may exist.
+    await expect.poll(() => loggedAt(slow, 50, 'a create got no answer from Telegram: a link may exist that this service does not know'), { timeout: 4000 }).toBe(1);
+  });
+
+  it.each([
+    ['createChatInviteLink', CREATE, { name: 'late' }],
+    ['createChatSubscriptionInviteLink', CREATE_SUB, { name: 'late sub', subscriptionPrice: 1 }],
+  ])('revokes the link %s made after the client was told it timed out', async (method, mutation, fields) => {
+    const revokedBefore = loggedAt(slow, 40, 'revoked a link Telegram made after its create had timed out');
+    slow.telegram.failNext({ kind: 'slowAnswer', delayMs: 800 }, { method });
+    const [response, creates] = await counting(slow, method, () =>
+      slow.gql(slowOwner.token, mutation, { input: { channelId: CHANNEL, ...fields } }),
+    );
+    expect(firstError(response).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(creates).toBe(1);
+    expect(await storedNamed(slow, fields.name)).toBe(0);
+    // Telegram made the link; its late answer is awaited and the link revoked.
+    await expect.poll(() => slow.telegram.links(CHANNEL).filter((link) => link.name === fields.name).map((link) => link.is_revoked), {
+      timeout: 4000,
+    }).toEqual([true]);
+    expect(loggedAt(slow, 40, 'revoked a link Telegram made after its create had timed out')).toBe(revokedBefore + 1);
   });
 
   it('does not resend a subscription create that hung', async () => {

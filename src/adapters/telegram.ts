@@ -57,6 +57,11 @@ export interface TelegramAdapterOptions {
   maxRetries: number;
   /** A 429 asking to wait longer than this is returned to the client as RATE_LIMITED. */
   maxRetryAfterMs?: number;
+  /**
+   * A create still unanswered after timeoutMs fails for the client, but its answer is awaited this
+   * long: a link Telegram made after all is revoked, so none is left live and unknown.
+   */
+  createAnswerWaitMs: number;
   log: Logger;
 }
 
@@ -118,7 +123,7 @@ function toInviteLink(link: ChatInviteLink): TelegramInviteLink {
 
 export class TelegramBotApiAdapter implements TelegramGateway {
   private readonly retrying: Bot;
-  private readonly once: Bot;
+  private readonly creating: Bot;
   private botId: Promise<number> | undefined;
 
   constructor(private readonly options: TelegramAdapterOptions) {
@@ -129,8 +134,8 @@ export class TelegramBotApiAdapter implements TelegramGateway {
       retryBackoffMs: 200,
     };
     this.retrying = new Bot(options.token, { ...transport, maxRetries: options.maxRetries });
-    // A create that timed out may still have created a link; retrying could create a second one.
-    this.once = new Bot(options.token, { ...transport, maxRetries: 0 });
+    // Never retried (it could make a second link), and waited for past timeoutMs: see createOnce.
+    this.creating = new Bot(options.token, { ...transport, timeoutMs: options.createAnswerWaitMs, maxRetries: 0 });
   }
 
   private async call<T>(method: string, chatId: number, run: () => Promise<T>): Promise<T> {
@@ -162,6 +167,43 @@ export class TelegramBotApiAdapter implements TelegramGateway {
     }
   }
 
+  /**
+   * Sends a create once (again only after a short 429). Unanswered after timeoutMs, it fails with
+   * UPSTREAM_ERROR, yet Telegram may still have made the link: the answer is awaited up to
+   * createAnswerWaitMs, and a link that comes back is revoked. Only a create that never gets an
+   * answer at all can leave a link nobody knows of, and that is logged as an error.
+   */
+  private async createOnce(method: string, chatId: number, create: () => Promise<ChatInviteLink>): Promise<TelegramInviteLink> {
+    const answer = this.retryRateLimit(create);
+    let timer: NodeJS.Timeout | undefined;
+    const late = Symbol('late');
+    const deadline = new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), this.options.timeoutMs)));
+    try {
+      const first = await Promise.race([answer, deadline]);
+      if (first !== late) return toInviteLink(first);
+    } finally {
+      clearTimeout(timer);
+    }
+    answer.then(
+      (link) => this.revokeLateLink(method, chatId, link),
+      (error: unknown) => {
+        if (error instanceof TimeoutError) {
+          this.options.log.error({ method, chatId }, 'a create got no answer from Telegram: a link may exist that this service does not know');
+        }
+      },
+    );
+    throw new TimeoutError(`${method} got no answer within ${this.options.timeoutMs} ms`);
+  }
+
+  private async revokeLateLink(method: string, chatId: number, link: ChatInviteLink): Promise<void> {
+    try {
+      await this.retrying.api.revokeChatInviteLink({ chat_id: chatId, invite_link: link.invite_link });
+      this.options.log.warn({ method, chatId }, 'revoked a link Telegram made after its create had timed out');
+    } catch (error) {
+      this.options.log.error({ method, chatId, err: error }, 'could not revoke a link Telegram made after its create had timed out');
+    }
+  }
+
   private ownId(): Promise<number> {
     this.botId ??= this.retrying.api.getMe().then((me) => me.id);
     this.botId.catch(() => (this.botId = undefined));
@@ -185,32 +227,30 @@ export class TelegramBotApiAdapter implements TelegramGateway {
   }
 
   createInviteLink(chatId: number, fields: RegularLinkFields) {
-    return this.call('createChatInviteLink', chatId, async () =>
-      toInviteLink(
-        await this.retryRateLimit(() =>
-          this.once.api.createChatInviteLink({
-            chat_id: chatId,
-            name: fields.name,
-            ...(fields.expireDate ? { expire_date: unixTime(fields.expireDate) } : {}),
-            ...(fields.memberLimit ? { member_limit: fields.memberLimit } : {}),
-            creates_join_request: fields.createsJoinRequest,
-          }),
-        ),
+    const method = 'createChatInviteLink';
+    return this.call(method, chatId, () =>
+      this.createOnce(method, chatId, () =>
+        this.creating.api.createChatInviteLink({
+          chat_id: chatId,
+          name: fields.name,
+          ...(fields.expireDate ? { expire_date: unixTime(fields.expireDate) } : {}),
+          ...(fields.memberLimit ? { member_limit: fields.memberLimit } : {}),
+          creates_join_request: fields.createsJoinRequest,
+        }),
       ),
     );
   }
 
   createSubscriptionInviteLink(chatId: number, fields: SubscriptionLinkFields) {
-    return this.call('createChatSubscriptionInviteLink', chatId, async () =>
-      toInviteLink(
-        await this.retryRateLimit(() =>
-          this.once.api.createChatSubscriptionInviteLink({
-            chat_id: chatId,
-            name: fields.name,
-            subscription_period: fields.subscriptionPeriod,
-            subscription_price: fields.subscriptionPrice,
-          }),
-        ),
+    const method = 'createChatSubscriptionInviteLink';
+    return this.call(method, chatId, () =>
+      this.createOnce(method, chatId, () =>
+        this.creating.api.createChatSubscriptionInviteLink({
+          chat_id: chatId,
+          name: fields.name,
+          subscription_period: fields.subscriptionPeriod,
+          subscription_price: fields.subscriptionPrice,
+        }),
       ),
     );
   }

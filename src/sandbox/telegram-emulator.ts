@@ -100,7 +100,9 @@ export interface EmulatedChat {
 export type InjectedFailure =
   | { kind: 'rateLimit'; retryAfter: number }
   | { kind: 'serverError'; status?: number }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Runs the call, then answers only after delayMs (if the caller is still there). */
+  | { kind: 'slowAnswer'; delayMs: number };
 
 export interface RecordedCall {
   method: string;
@@ -174,6 +176,7 @@ const failRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rateLimit'), retryAfter: z.number().int().positive(), ...failTarget }),
   z.object({ kind: z.literal('serverError'), status: z.number().int().min(500).max(599).optional(), ...failTarget }),
   z.object({ kind: z.literal('hang'), ...failTarget }),
+  z.object({ kind: z.literal('slowAnswer'), delayMs: z.number().int().positive(), ...failTarget }),
 ]);
 
 type Access = 'read' | 'write';
@@ -412,13 +415,22 @@ export class TelegramEmulator {
     this.calls.push({ method: method.name, params: received, at: this.now() });
 
     const injected = this.takeFailure(method.name);
-    if (injected) return this.sendInjectedFailure(response, injected);
+    if (injected && injected.kind !== 'slowAnswer') return this.sendInjectedFailure(response, injected);
 
+    let answer: () => void;
     try {
-      sendJson(response, 200, { ok: true, result: method.handle(new WireParams(received)) });
+      const result = method.handle(new WireParams(received));
+      answer = () => sendJson(response, 200, { ok: true, result });
     } catch (error) {
       if (!(error instanceof TelegramFailure)) throw error;
-      sendFailure(response, error);
+      answer = () => sendFailure(response, error);
+    }
+    if (injected?.kind === 'slowAnswer') {
+      setTimeout(() => {
+        if (response.socket && !response.socket.destroyed) answer();
+      }, injected.delayMs).unref();
+    } else {
+      answer();
     }
   }
 
@@ -480,6 +492,8 @@ export class TelegramEmulator {
       case 'hang':
         // Left unanswered: close() destroys the socket.
         return;
+      case 'slowAnswer':
+        throw new Error('slowAnswer runs the call; it is not sent as a failure');
     }
   }
 

@@ -43,6 +43,8 @@ export interface TestApp {
 
 export interface TestAppOptions {
   telegramTimeoutMs?: number;
+  /** How long a create's answer is awaited after telegramTimeoutMs, to revoke a late link. */
+  telegramCreateAnswerWaitMs?: number;
   telegramMaxRetries?: number;
   amocrm?: {
     /** The adapter's limit; default 6/s, under the emulator's 7/s. */
@@ -75,6 +77,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     apiRoot,
     timeoutMs: options.telegramTimeoutMs ?? 1000,
     maxRetries: options.telegramMaxRetries ?? 1,
+    createAnswerWaitMs: options.telegramCreateAnswerWaitMs ?? 5000,
     log,
   });
   const amocrm = new AmoCrmEmulator(options.amocrm?.emulator);
