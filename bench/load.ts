@@ -16,6 +16,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   requests: number;
+  /** How long the load actually ran. */
+  seconds: number;
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
@@ -41,5 +43,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,
+    seconds: result.duration,
   };
 }
