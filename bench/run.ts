@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 10 --warmup 2 --connections 10 --links 100000 --search giveaway --only default,tagFilter --profile]
+// npm run bench [-- --duration 20 --warmup 2 --connections 10 --links 100000 --search giveaway --only default,tagFilter --profile]
 //
 // GraphQL server vs. a raw-SQL floor on the same requests and data:
 //   1. migrate; seed `--links` links into a dedicated channel of the demo account (skipped when it
@@ -46,7 +46,7 @@ const BENCH_CHANNEL_TITLE = 'Benchmark channel';
 
 const { values: argv } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '10' },
     links: { type: 'string', default: '100000' },
