@@ -51,6 +51,7 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
       createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
       log,
     });
+    closers.unshift(() => telegram.close());
     const amocrm = await connectConfiguredAmoCrm(config, db, log, closers);
     const tokens = new TokenAuthenticator(db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log });
     closers.unshift(() => tokens.close());

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TelegramBotApiAdapter } from '../src/adapters/telegram.ts';
 import { createTestApp, CONNECT_CHANNEL, CHANNEL, BOT_TOKEN, type GraphQLResponse, type TestApp } from './support/app.ts';
 
 // Both apps use the harness's telegramMaxRetries of 1: a retried call makes at most 2 attempts.
@@ -178,6 +179,26 @@ describe('Telegram timeouts', () => {
       timeout: 4000,
     }).toEqual([true]);
     expect(loggedAt(slow, 40, 'revoked a link Telegram made after its create had timed out')).toBe(revokedBefore + 1);
+  });
+
+  it('at shutdown, waits briefly for late create answers and logs those that never came', async () => {
+    const adapter = slow.app.telegram as TelegramBotApiAdapter;
+    const shutdownLine = 'shutting down before a timed-out create was answered: a link may exist that this service does not know';
+
+    slow.telegram.failNext({ kind: 'slowAnswer', delayMs: 700 }, { method: 'createChatInviteLink' });
+    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'late at close' } })).extensions?.code).toBe(
+      'UPSTREAM_ERROR',
+    );
+    await adapter.close(3000);
+    expect(telegramNamed(slow, 'late at close').map((link) => link.is_revoked)).toEqual([true]);
+    expect(loggedAt(slow, 50, shutdownLine)).toBe(0);
+
+    slow.telegram.failNext({ kind: 'hang' }, { method: 'createChatInviteLink' });
+    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'hung at close' } })).extensions?.code).toBe(
+      'UPSTREAM_ERROR',
+    );
+    await adapter.close(100);
+    expect(loggedAt(slow, 50, shutdownLine)).toBe(1);
   });
 
   it('does not resend a subscription create that hung', async () => {

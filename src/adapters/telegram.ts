@@ -125,6 +125,8 @@ export class TelegramBotApiAdapter implements TelegramGateway {
   private readonly retrying: Bot;
   private readonly creating: Bot;
   private botId: Promise<number> | undefined;
+  /** Creates that timed out for the client and whose answer is still awaited, to revoke their link. */
+  private readonly lateCreates = new Map<Promise<unknown>, { method: string; chatId: number }>();
 
   constructor(private readonly options: TelegramAdapterOptions) {
     const transport = {
@@ -184,15 +186,29 @@ export class TelegramBotApiAdapter implements TelegramGateway {
     } finally {
       clearTimeout(timer);
     }
-    answer.then(
-      (link) => this.revokeLateLink(method, chatId, link),
-      (error: unknown) => {
-        if (error instanceof TimeoutError) {
-          this.options.log.error({ method, chatId }, 'a create got no answer from Telegram: a link may exist that this service does not know');
-        }
-      },
-    );
+    const settled: Promise<unknown> = answer
+      .then(
+        (link) => this.revokeLateLink(method, chatId, link),
+        (error: unknown) => {
+          if (error instanceof TimeoutError) {
+            this.options.log.error({ method, chatId }, 'a create got no answer from Telegram: a link may exist that this service does not know');
+          }
+        },
+      )
+      .finally(() => this.lateCreates.delete(settled));
+    this.lateCreates.set(settled, { method, chatId });
     throw new TimeoutError(`${method} got no answer within ${this.options.timeoutMs} ms`);
+  }
+
+  /** At shutdown: gives late create answers a few seconds to arrive (and be revoked), then logs those still out. */
+  async close(graceMs = Math.min(5000, this.options.createAnswerWaitMs)): Promise<void> {
+    if (this.lateCreates.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(this.lateCreates.keys()), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const { method, chatId } of this.lateCreates.values()) {
+      this.options.log.error({ method, chatId }, 'shutting down before a timed-out create was answered: a link may exist that this service does not know');
+    }
   }
 
   private async revokeLateLink(method: string, chatId: number, link: ChatInviteLink): Promise<void> {
