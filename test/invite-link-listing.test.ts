@@ -595,6 +595,30 @@ describe('inviteLinks: tag groups', () => {
     expectSelective(expected);
   });
 
+  it('agrees with the oracle on 60 random combinations of one to three groups', async () => {
+    // A fixed seed: a failure names its query and reproduces.
+    let seed = 20261122;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T,>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+    const tagsByType: [string | null, string[]][] = [
+      [ids.typeSource, [ids.s1, ids.s2, ids.s3]],
+      [ids.typeCampaign, [ids.c1, ids.c2]],
+      [ids.typeEmpty, [ids.e1]],
+      [null, [ids.u1, ids.u2]],
+    ];
+    for (let run = 0; run < 60; run++) {
+      const groups: Group[] = Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
+        const [tagTypeId, tags] = pick(tagsByType);
+        const chosen = tags.filter(() => random() < 0.5);
+        return { tagTypeId, tags: chosen, withoutType: chosen.length === 0 || random() < 0.4 };
+      });
+      await expectFilter({ filter: { tags: groups } });
+    }
+  });
+
   it('withoutType for a type no link uses keeps every link', async () => {
     const expected = await expectFilter({ filter: { tags: [{ tagTypeId: ids.typeEmpty, withoutType: true, tags: [] }] } });
     expect(expected).toHaveLength(mainLinks.length);
