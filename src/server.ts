@@ -140,8 +140,7 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   const viewerOf = (request: Request): Promise<Viewer> => {
     let viewer = viewers.get(request);
     if (!viewer) {
-      const authorization = request.headers.get('authorization');
-      viewer = app.tokens.authenticate(authorization).then(async (found) => {
+      viewer = app.tokens.authenticate(request.headers.get('authorization')).then(async (found) => {
         await rateLimiter.consume(found.tokenId);
         return found;
       });

@@ -53,15 +53,6 @@ const expectRejected = (response: Awaited<ReturnType<typeof request>>, message: 
   expect(response.errors?.[0]?.message).toMatch(message);
 };
 
-/** Polls until `check` holds; fails after `timeoutMs`. */
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 2000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}
-
 const rejectedBy = (token: string, server?: InviteqlServer) => async () =>
   (await request(token, TYPENAME, server)).errors?.[0]?.extensions.code === 'UNAUTHENTICATED';
 
@@ -84,7 +75,7 @@ async function withTriggerDisabled(work: () => Promise<void>) {
 
 describe('the API token cache', () => {
   it('listens for token changes from the start', () => {
-    expect(t.app.tokens!.listening).toBe(true);
+    expect(t.app.tokens.listening).toBe(true);
   });
 
   it('authenticates a warm token with no SQL statement', async () => {
@@ -137,8 +128,8 @@ describe('the API token cache', () => {
     }
     await t.app.db.prisma.$executeRaw`UPDATE api_tokens SET revoked_at = now() WHERE id = ${revoked.id}::uuid`;
     await t.app.db.prisma.$executeRaw`DELETE FROM api_tokens WHERE id = ${deleted.id}::uuid`;
-    await eventually(rejectedBy(revoked.token));
-    await eventually(rejectedBy(deleted.token));
+    await expect.poll(rejectedBy(revoked.token), { timeout: 2000 }).toBe(true);
+    await expect.poll(rejectedBy(deleted.token), { timeout: 2000 }).toBe(true);
     expectRejected(await request(revoked.token), /revoked/i);
     expectRejected(await request(deleted.token), /unknown/i);
   });
@@ -184,7 +175,7 @@ describe('the API token cache', () => {
     await request(token);
     expect((await counted(token)).statements).toBe(0);
     await t.app.db.prisma.$executeRawUnsafe('TRUNCATE api_tokens');
-    await eventually(rejectedBy(token));
+    await expect.poll(rejectedBy(token), { timeout: 2000 }).toBe(true);
     owner.token = (await issueApiToken(t.app.db, { accountId: owner.accountId, name: 'owner again' })).secret;
   });
 });
@@ -220,8 +211,8 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL databas
       expect((await counted(token)).statements).toBe(0);
       expect((await revoke(id, other.yoga)).errors).toBeUndefined();
       expectRejected(await request(token, TYPENAME, other.yoga), /revoked/i);
-      await eventually(rejectedBy(token));
-      expect(t.app.tokens!.listening).toBe(true);
+      await expect.poll(rejectedBy(token), { timeout: 2000 }).toBe(true);
+      expect(t.app.tokens.listening).toBe(true);
       expectRejected(await request(token), /revoked/i);
     } finally {
       await other.close();
@@ -236,8 +227,8 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL databas
       expect((await counted(token)).statements).toBe(0);
       expect((await counted(token, other.yoga, other.db)).statements).toBe(0);
       await sql('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [id]);
-      await eventually(rejectedBy(token));
-      await eventually(rejectedBy(token, other.yoga));
+      await expect.poll(rejectedBy(token), { timeout: 2000 }).toBe(true);
+      await expect.poll(rejectedBy(token, other.yoga), { timeout: 2000 }).toBe(true);
     } finally {
       await other.close();
     }
@@ -257,7 +248,7 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL databas
           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`,
         );
         expect(terminated.rowCount).toBeGreaterThan(0);
-        await eventually(() => !tokens.listening);
+        await expect.poll(() => !tokens.listening, { timeout: 2000 }).toBe(true);
         // No notification can tell it (the trigger is off, the listener gone): only a lookup can.
         await sql('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [revoked.id]);
         expectRejected(await request(revoked.token, TYPENAME, yoga), /revoked/i);
@@ -265,8 +256,8 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL databas
         expect((await counted(kept.token, yoga)).statements).toBe(1);
         expect(tokens.listening).toBe(false);
       });
-      await eventually(() => tokens.listening, 10_000);
-      await eventually(() => t.app.tokens!.listening, 10_000);
+      await expect.poll(() => tokens.listening, { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => t.app.tokens.listening, { timeout: 10_000 }).toBe(true);
       const { token } = await newToken('after reconnecting');
       await request(token, TYPENAME, yoga);
       expect((await counted(token, yoga)).statements).toBe(0);
@@ -286,9 +277,9 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL databas
       await request(token, TYPENAME, yoga);
       expect((await counted(token, yoga, db)).statements).toBe(0);
       proxy.silence(true);
-      await eventually(() => !tokens.listening);
+      await expect.poll(() => !tokens.listening, { timeout: 2000 }).toBe(true);
       proxy.silence(false);
-      await eventually(() => tokens.listening, 10_000);
+      await expect.poll(() => tokens.listening, { timeout: 10_000 }).toBe(true);
       expect((await counted(token, yoga, db)).statements).toBe(1);
       expect((await counted(token, yoga, db)).statements).toBe(0);
     } finally {

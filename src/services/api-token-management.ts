@@ -22,7 +22,7 @@ export async function revokeApiToken(ctx: Context, query: { select?: Prisma.ApiT
     where: { id, accountId: ctx.viewer.accountId, revokedAt: null },
     data: { revokedAt: new Date() },
   });
-  ctx.app.tokens?.forgetToken(id);
+  ctx.app.tokens.forgetToken(id);
   const token = await prisma.apiToken.findFirst({ ...query, where: { id, accountId: ctx.viewer.accountId } });
   if (!token) throw notFound(`API token ${id} not found`);
   return token;
