@@ -79,12 +79,11 @@ export function inviteLinksStatement(variables: Variables): SqlStatement {
     conditions.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
   }
   const where = conditions.join('\n      AND ');
-  // Tag groups alone are counted from the tag index, as the GraphQL server counts them.
-  const tagGroups = filter?.tags ?? [];
-  const total =
-    tagGroups.length > 0 && !name
-      ? tagGroupsCountSql(tagGroups, { channelId: 'c.id', accountId: 'c.account_id' }, param)
-      : `(SELECT count(*) FROM invite_links l WHERE ${where})`;
+  // With no filter but tag groups (or none) the total is a sum of tag-set counts, as the GraphQL
+  // server's is.
+  const total = !name
+    ? tagGroupsCountSql(filter?.tags ?? [], { channelId: 'c.id', accountId: 'c.account_id' }, param)
+    : `(SELECT count(*) FROM invite_links l WHERE ${where})`;
 
   const text = `
 SELECT json_build_object('data', json_build_object('inviteLinks', json_build_object(

@@ -102,43 +102,28 @@ export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
 export type Bind = (value: unknown) => string;
 
 /**
- * The same tag groups as `tagGroupsFilter`, as a count over invite_link_tags alone (which carries
- * each link's channel), for a listing whose only filter is tag groups. A group with tags only
- * requires one of them; withoutType excludes the links with a tag of the type (minus, when the
- * group also names tags, those having one of them). The total is the intersection of the required
- * sets minus the union of the excluded ones, or, with nothing required, all of the channel's links
- * minus the excluded ones. Hashing a few set ops over the tag index is several times cheaper than
- * probing every link of a large channel with EXISTS.
+ * How many of a channel's links match these tag groups (none: all of them), summed over
+ * invite_link_tag_sets, the per-channel counts of links by their exact set of tags (kept by
+ * triggers, see its migration). The groups' test is `tagGroupsFilter`'s, applied to each set: O(distinct
+ * sets) rather than O(links).
  */
 export function tagGroupsCountSql(
   groups: readonly TagGroupFilter[],
   scope: { channelId: string; accountId: string },
   bind: Bind,
 ): string {
-  const linksWithTag = (tagIds: readonly string[]) =>
-    `SELECT invite_link_id FROM invite_link_tags WHERE channel_id = ${scope.channelId} AND tag_id = ANY(${bind([...tagIds])}::uuid[])`;
-  const linksWithTagOfType = (typeId: string | null | undefined) =>
-    `SELECT x.invite_link_id FROM invite_link_tags x JOIN tags t ON t.id = x.tag_id ` +
-    `WHERE x.channel_id = ${scope.channelId} AND t.account_id = ${scope.accountId} AND ` +
-    (typeId ? `t.type_id = ${bind(typeId)}::uuid` : 't.type_id IS NULL');
-  const required: string[] = [];
-  const excluded: string[] = [];
+  const conditions = [`s.channel_id = ${scope.channelId}`];
   for (const group of groups) {
     const tags = group.tags ?? [];
-    if (!group.withoutType) required.push(`(${linksWithTag(tags)})`);
-    else if (tags.length === 0) excluded.push(`(${linksWithTagOfType(group.tagTypeId)})`);
-    else excluded.push(`(${linksWithTagOfType(group.tagTypeId)} EXCEPT ${linksWithTag(tags)})`);
+    const alternatives: string[] = [];
+    if (tags.length) alternatives.push(`s.tag_ids && ${bind([...tags])}::uuid[]`);
+    if (group.withoutType) {
+      const typeTest = group.tagTypeId ? `type_id = ${bind(group.tagTypeId)}::uuid` : 'type_id IS NULL';
+      alternatives.push(`NOT s.tag_ids && ARRAY(SELECT id FROM tags WHERE account_id = ${scope.accountId} AND ${typeTest})`);
+    }
+    conditions.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
   }
-  // Set operations return distinct ids; a lone set may hold a link once per matching tag.
-  const countDistinct = (sets: string[], operator: string) =>
-    sets.length === 1
-      ? `(SELECT count(DISTINCT invite_link_id) FROM ${sets[0]} only_set)`
-      : `(SELECT count(*) FROM (${sets.join(` ${operator} `)}) combined)`;
-  if (required.length === 0) {
-    return `(SELECT count(*) FROM invite_links WHERE channel_id = ${scope.channelId}) - ${countDistinct(excluded, 'UNION')}`;
-  }
-  if (excluded.length === 0) return countDistinct(required, 'INTERSECT');
-  return `(SELECT count(*) FROM (${required.join(' INTERSECT ')} EXCEPT (${excluded.join(' UNION ')})) matching)`;
+  return `(SELECT coalesce(sum(s.link_count), 0) FROM invite_link_tag_sets s WHERE ${conditions.join(' AND ')})`;
 }
 
 export function validatePage(page: number, limit: number): void {
@@ -152,12 +137,12 @@ export function validatePage(page: number, limit: number): void {
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
 /**
- * One page of a channel's links plus the total of all matches, in ONE statement (relationJoins):
- * the channel row (looked up within the account: no row, NOT_FOUND), the exact count of its
- * matching links, the page with every relation the GraphQL selection asks for, and, with a
- * tag-group filter, the account's tags and tag types it names. A filter of tag groups alone counts
- * in a second statement, run beside the first. The same number of statements whatever the page
- * size; the unfiltered count is an index-only scan of invite_links (channel_id).
+ * One page of a channel's links plus the total of all matches. One statement (relationJoins) reads
+ * the channel row (looked up within the account: no row, NOT_FOUND), the page with every relation
+ * the GraphQL selection asks for, and, with a tag-group filter, the account's tags and tag types it
+ * names. The total comes from a second statement, run beside the first: with no filter but tag
+ * groups, a sum over the channel's tag-set counts (see tagGroupsCountSql); otherwise an exact count
+ * of the matching links. The same number of statements whatever the page size.
  */
 export async function listInviteLinks(
   ctx: Context,
@@ -176,15 +161,15 @@ export async function listInviteLinks(
   // channel belongs to the channel's account, so they need no account_id test of their own.
   const where: Prisma.InviteLinkWhereInput = { AND: and };
 
-  // With tag groups alone the total comes from the tag index (see tagGroupsCountSql), beside the page.
-  const countTagsApart = !!tagGroups && and.length === tagGroups.where.length;
+  // With no filter but tag groups the total is a sum of tag-set counts (see tagGroupsCountSql).
+  const countTagSets = and.length === (tagGroups?.where.length ?? 0);
   const prisma = ctx.app.db.prisma;
   const [channel, tagGroupTotal] = await Promise.all([
     prisma.channel.findUnique({
       relationLoadStrategy: 'join',
       where: { accountId_telegramId: { accountId: ctx.viewer.accountId, telegramId: BigInt(listing.channelId) } },
       select: {
-        ...(!countTagsApart && { _count: { select: { inviteLinks: { where } } } }),
+        ...(!countTagSets && { _count: { select: { inviteLinks: { where } } } }),
         inviteLinks: {
           ...query,
           where,
@@ -202,11 +187,11 @@ export async function listInviteLinks(
         }),
       },
     }),
-    countTagsApart ? countTagGroupMatches(ctx, listing.channelId, listing.filter!.tags!) : undefined,
+    countTagSets ? countTagGroupMatches(ctx, listing.channelId, listing.filter?.tags ?? []) : undefined,
   ]);
   if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
   // The conditional selects defeat Prisma's result type: `account` is there exactly with tag groups,
-  // `_count` exactly when the total is not counted apart.
+  // `_count` exactly when the total is not summed from tag sets.
   const found = channel as unknown as { account?: TagGroupLookup; _count?: { inviteLinks: number }; inviteLinks: object[] };
   if (tagGroups) tagGroups.check(found.account!);
   const total = tagGroupTotal ?? found._count!.inviteLinks;
