@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
-import { tagGroupsCountSql } from '../src/services/invite-link-listing.ts';
+import { tagGroupsConditionsSql, tagGroupsCountSql } from '../src/services/invite-link-listing.ts';
 import { PAGE_SIZE } from './queries.ts';
 
 export interface SqlStatement {
@@ -62,27 +62,14 @@ export function inviteLinksStatement(variables: Variables): SqlStatement {
     conditions.push(`l.name ILIKE ${param(`%${escapeLike(name)}%`)}`);
   }
   const filter = variables.filter as { tags?: TagGroup[] | null } | null | undefined;
-  for (const group of filter?.tags ?? []) {
-    const alternatives: string[] = [];
-    if (group.tags?.length) {
-      alternatives.push(
-        `EXISTS (SELECT 1 FROM invite_link_tags x WHERE x.invite_link_id = l.id AND x.tag_id = ANY(${param(group.tags)}::uuid[]))`,
-      );
-    }
-    if (group.withoutType) {
-      const typeTest = group.tagTypeId ? `t.type_id = ${param(group.tagTypeId)}::uuid` : 't.type_id IS NULL';
-      alternatives.push(
-        `NOT EXISTS (SELECT 1 FROM invite_link_tags x JOIN tags t ON t.id = x.tag_id WHERE x.invite_link_id = l.id AND ${typeTest})`,
-      );
-    }
-    if (alternatives.length === 0) throw new BadRequest('empty tag group');
-    conditions.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
-  }
+  if (filter?.tags?.some((group) => !group.withoutType && !group.tags?.length)) throw new BadRequest('empty tag group');
+  // The link's own sorted tag ids (invite_links.tag_ids) answer a group without a subquery per link.
+  conditions.push(...tagGroupsConditionsSql(filter?.tags ?? [], 'l.tag_ids', '$1::uuid', param));
   const where = conditions.join('\n      AND ');
   // With no filter but tag groups (or none) the total is a sum of tag-set counts, as the GraphQL
   // server's is.
   const total = !name
-    ? tagGroupsCountSql(filter?.tags ?? [], { channelId: 'c.id', accountId: 'c.account_id' }, param)
+    ? tagGroupsCountSql(filter?.tags ?? [], { channelId: 'c.id', accountId: '$1::uuid' }, param)
     : `(SELECT count(*) FROM invite_links l WHERE ${where})`;
 
   const text = `

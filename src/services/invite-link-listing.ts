@@ -102,27 +102,34 @@ export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
 export type Bind = (value: unknown) => string;
 
 /**
+ * `tagGroupsFilter`'s test as SQL over a sorted tag-id array (`tagIds`: an expression such as
+ * invite_links.tag_ids), one condition per group: one of the group's tags, or (withoutType) no
+ * tag of the group's type in the account.
+ */
+export function tagGroupsConditionsSql(groups: readonly TagGroupFilter[], tagIds: string, accountId: string, bind: Bind): string[] {
+  return groups.map((group) => {
+    const tags = group.tags ?? [];
+    const alternatives: string[] = [];
+    if (tags.length) alternatives.push(`${tagIds} && ${bind([...tags])}::uuid[]`);
+    if (group.withoutType) {
+      const typeTest = group.tagTypeId ? `type_id = ${bind(group.tagTypeId)}::uuid` : 'type_id IS NULL';
+      alternatives.push(`NOT ${tagIds} && ARRAY(SELECT id FROM tags WHERE account_id = ${accountId} AND ${typeTest})`);
+    }
+    return alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`;
+  });
+}
+
+/**
  * How many of a channel's links match these tag groups (none: all of them), summed over
  * invite_link_tag_sets, the per-channel counts of links by their exact set of tags (kept by
- * triggers, see its migration). The groups' test is `tagGroupsFilter`'s, applied to each set: O(distinct
- * sets) rather than O(links).
+ * triggers, see its migration): O(distinct sets) rather than O(links).
  */
 export function tagGroupsCountSql(
   groups: readonly TagGroupFilter[],
   scope: { channelId: string; accountId: string },
   bind: Bind,
 ): string {
-  const conditions = [`s.channel_id = ${scope.channelId}`];
-  for (const group of groups) {
-    const tags = group.tags ?? [];
-    const alternatives: string[] = [];
-    if (tags.length) alternatives.push(`s.tag_ids && ${bind([...tags])}::uuid[]`);
-    if (group.withoutType) {
-      const typeTest = group.tagTypeId ? `type_id = ${bind(group.tagTypeId)}::uuid` : 'type_id IS NULL';
-      alternatives.push(`NOT s.tag_ids && ARRAY(SELECT id FROM tags WHERE account_id = ${scope.accountId} AND ${typeTest})`);
-    }
-    conditions.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
-  }
+  const conditions = [`s.channel_id = ${scope.channelId}`, ...tagGroupsConditionsSql(groups, 's.tag_ids', scope.accountId, bind)];
   return `(SELECT coalesce(sum(s.link_count), 0) FROM invite_link_tag_sets s WHERE ${conditions.join(' AND ')})`;
 }
 
