@@ -147,9 +147,10 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
  * One page of a channel's links plus the total of all matches. One statement (relationJoins) reads
  * the channel row (looked up within the account: no row, NOT_FOUND), the page with every relation
  * the GraphQL selection asks for, and, with a tag-group filter, the account's tags and tag types it
- * names. The total comes from a second statement, run beside the first: with no filter but tag
- * groups, a sum over the channel's tag-set counts (see tagGroupsCountSql); otherwise an exact count
- * of the matching links. The same number of statements whatever the page size.
+ * names. With no filter but tag groups (or none), the total is a sum over the channel's tag-set
+ * counts (see tagGroupsCountSql) in a second statement run beside the first; with any other filter
+ * it is an exact count of the matches inside the first. The same number of statements whatever
+ * the page size.
  */
 export async function listInviteLinks(
   ctx: Context,
@@ -171,7 +172,7 @@ export async function listInviteLinks(
   // With no filter but tag groups the total is a sum of tag-set counts (see tagGroupsCountSql).
   const countTagSets = and.length === (tagGroups?.where.length ?? 0);
   const prisma = ctx.app.db.prisma;
-  const [channel, tagGroupTotal] = await Promise.all([
+  const [channel, tagSetTotal] = await Promise.all([
     prisma.channel.findUnique({
       relationLoadStrategy: 'join',
       where: { accountId_telegramId: { accountId: ctx.viewer.accountId, telegramId: BigInt(listing.channelId) } },
@@ -194,18 +195,18 @@ export async function listInviteLinks(
         }),
       },
     }),
-    countTagSets ? countTagGroupMatches(ctx, listing.channelId, listing.filter?.tags ?? []) : undefined,
+    countTagSets ? sumTagSetCounts(ctx, listing.channelId, listing.filter?.tags ?? []) : undefined,
   ]);
   if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
   // The conditional selects defeat Prisma's result type: `account` is there exactly with tag groups,
   // `_count` exactly when the total is not summed from tag sets.
   const found = channel as unknown as { account?: TagGroupLookup; _count?: { inviteLinks: number }; inviteLinks: object[] };
   if (tagGroups) tagGroups.check(found.account!);
-  const total = tagGroupTotal ?? found._count!.inviteLinks;
+  const total = tagSetTotal ?? found._count!.inviteLinks;
   return { page: listing.page, limit: listing.limit, total, items: found.inviteLinks };
 }
 
-async function countTagGroupMatches(ctx: Context, channelTelegramId: number, groups: readonly TagGroupFilter[]) {
+async function sumTagSetCounts(ctx: Context, channelTelegramId: number, groups: readonly TagGroupFilter[]) {
   const values: unknown[] = [ctx.viewer.accountId, BigInt(channelTelegramId)];
   const bind: Bind = (value) => `$${values.push(value)}`;
   const count = tagGroupsCountSql(groups, { channelId: '(SELECT id FROM channel)', accountId: '$1::uuid' }, bind);
