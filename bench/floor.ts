@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
-import { tagGroupsConditionsSql, tagGroupsCountSql } from '../src/services/invite-link-listing.ts';
+import { escapeLike, nameSearchCountSql, tagGroupsConditionsSql, tagGroupsCountSql } from '../src/services/invite-link-listing.ts';
 import { PAGE_SIZE } from './queries.ts';
 
 export interface SqlStatement {
@@ -35,8 +35,6 @@ function statement(text: string, values: unknown[]): SqlStatement {
   }
   return { name, text, values };
 }
-
-const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 interface TagGroup {
   tagTypeId?: string | null;
@@ -66,11 +64,11 @@ export function inviteLinksStatement(variables: Variables): SqlStatement {
   // The link's own sorted tag ids (invite_links.tag_ids) answer a group without a subquery per link.
   conditions.push(...tagGroupsConditionsSql(filter?.tags ?? [], 'l.tag_ids', '$1::uuid', param));
   const where = conditions.join('\n      AND ');
-  // With no filter but tag groups (or none) the total is a sum of tag-set counts, as the GraphQL
-  // server's is.
-  const total = !name
-    ? tagGroupsCountSql(filter?.tags ?? [], { channelId: 'c.id', accountId: '$1::uuid' }, param)
-    : `(SELECT count(*) FROM invite_links l WHERE ${where})`;
+  // The total is counted as the GraphQL server counts it: with no filter but tag groups (or none),
+  // a sum of tag-set counts; with a name, over invite_link_search.
+  const groups = filter?.tags ?? [];
+  const scope = { channelId: 'c.id', accountId: '$1::uuid' };
+  const total = name ? nameSearchCountSql(name, groups, scope, param) : tagGroupsCountSql(groups, scope, param);
 
   const text = `
 SELECT json_build_object('data', json_build_object('inviteLinks', json_build_object(

@@ -619,6 +619,33 @@ describe('inviteLinks: tag groups', () => {
     }
   });
 
+  it('agrees with the oracle on 40 random combinations of a name and zero to two groups', async () => {
+    // The total of a name search is counted over invite_link_search, not in the page's statement.
+    let seed = 20261123;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T,>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+    const names = ['реклама', 'РЕКЛАМА', 'promo', 'Ёлка', '1', '0', 'user_', '100%', 'а', 'E'];
+    const tagsByType: [string | null, string[]][] = [
+      [ids.typeSource, [ids.s1, ids.s2, ids.s3]],
+      [ids.typeCampaign, [ids.c1, ids.c2]],
+      [null, [ids.u1, ids.u2]],
+    ];
+    let selective = 0;
+    for (let run = 0; run < 40; run++) {
+      const groups: Group[] = Array.from({ length: Math.floor(random() * 3) }, () => {
+        const [tagTypeId, tags] = pick(tagsByType);
+        const chosen = tags.filter(() => random() < 0.5);
+        return { tagTypeId, tags: chosen, withoutType: chosen.length === 0 || random() < 0.4 };
+      });
+      const expected = await expectFilter({ name: pick(names), ...(groups.length && { filter: { tags: groups } }) });
+      if (expected.length > 0 && expected.length < mainLinks.length) selective++;
+    }
+    expect(selective).toBeGreaterThan(20);
+  });
+
   it('withoutType for a type no link uses keeps every link', async () => {
     const expected = await expectFilter({ filter: { tags: [{ tagTypeId: ids.typeEmpty, withoutType: true, tags: [] }] } });
     expect(expected).toHaveLength(mainLinks.length);
@@ -1061,6 +1088,35 @@ describe('no N+1', () => {
     expect(counts).toEqual([2, 2, 2]);
   });
 });
+
+describe('no N+1: name search', () => {
+  it('totals a name search (with tag groups) in one statement beside the page, whatever the page size', async () => {
+    // Bulk link names are "bulk 000".."bulk 109": "BULK 0" matches the first 100, u1 half of those.
+    const filter = { tags: [{ tagTypeId: null, tags: [ids.u1] }] };
+    const measureSearch = async (limit: number) => {
+      const before = t.app.db.statementCount;
+      const response = await t.gql(A.token, FILTERED_BY_NAME, { channelId: BULK_CHANNEL, limit, name: 'BULK 0', filter });
+      const statements = t.app.db.statementCount - before;
+      expect(response.errors).toBeUndefined();
+      const expected = bulkLinks.filter((l) => l.name.startsWith('bulk 0') && l.tagIds.includes(ids.u1));
+      expect(response.data.inviteLinks.total).toBe(expected.length);
+      expect(response.data.inviteLinks.items).toHaveLength(Math.min(limit, expected.length));
+      return statements;
+    };
+    await measureSearch(5); // warm-up
+    const counts = [await measureSearch(1), await measureSearch(20), await measureSearch(55)];
+    expect(counts).toEqual([2, 2, 2]);
+  });
+});
+
+const FILTERED_BY_NAME = /* GraphQL */ `
+  query FilteredByName($channelId: SafeInt!, $limit: Int!, $name: String, $filter: InviteLinkFilter) {
+    inviteLinks(channelId: $channelId, limit: $limit, name: $name, filter: $filter) {
+      total
+      items { id tags { name type { name } } }
+    }
+  }
+`;
 
 const FILTERED = /* GraphQL */ `
   query Filtered($channelId: SafeInt!, $limit: Int!, $filter: InviteLinkFilter) {

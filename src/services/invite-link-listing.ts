@@ -140,17 +140,38 @@ export function validatePage(page: number, limit: number): void {
   if (errors.length) throw validationFailed(errors);
 }
 
-/** Prisma passes `contains` into ILIKE as is: escape its wildcards so the name is a plain substring. */
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+/** LIKE and ILIKE take `%`, `_` and `\\` in a pattern as wildcards: escaped, a name is a plain substring. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/**
+ * How many of a channel's links have `name` in their name, case-insensitively, and match these tag
+ * groups, counted over invite_link_search (a narrow copy of each link's lowercased name and tag
+ * ids, kept by triggers, see its migration). `name_lower LIKE lower(pattern)` is what
+ * `name ILIKE pattern` computes, without lowercasing every candidate again.
+ */
+export function nameSearchCountSql(
+  name: string,
+  groups: readonly TagGroupFilter[],
+  scope: { channelId: string; accountId: string },
+  bind: Bind,
+): string {
+  const conditions = [
+    `s.channel_id = ${scope.channelId}`,
+    `s.name_lower LIKE '%' || lower(${bind(escapeLike(name))}) || '%'`,
+    ...tagGroupsConditionsSql(groups, 's.tag_ids', scope.accountId, bind),
+  ];
+  return `(SELECT count(*) FROM invite_link_search s WHERE ${conditions.join(' AND ')})`;
+}
 
 /**
  * One page of a channel's links plus the total of all matches. One statement (relationJoins) reads
  * the channel row (looked up within the account: no row, NOT_FOUND), the page with every relation
  * the GraphQL selection asks for, and, with a tag-group filter, the account's tags and tag types it
- * names. With no filter but tag groups (or none), the total is a sum over the channel's tag-set
- * counts (see tagGroupsCountSql) in a second statement run beside the first; with any other filter
- * it is an exact count of the matches inside the first. The same number of statements whatever
- * the page size.
+ * names. The total, cheapest way first:
+ *  - no filter but tag groups (or none): a sum over the channel's tag-set counts (tagGroupsCountSql);
+ *  - a name, with or without tag groups: a count over invite_link_search (nameSearchCountSql);
+ * each in a second statement run beside the first; with any other filter, an exact count of the
+ * matches inside the first. The same number of statements whatever the page size.
  */
 export async function listInviteLinks(
   ctx: Context,
@@ -169,15 +190,14 @@ export async function listInviteLinks(
   // channel belongs to the channel's account, so they need no account_id test of their own.
   const where: Prisma.InviteLinkWhereInput = { AND: and };
 
-  // With no filter but tag groups the total is a sum of tag-set counts (see tagGroupsCountSql).
-  const countTagSets = and.length === (tagGroups?.where.length ?? 0);
+  const countedApart = listing.creatorId == null && !listing.partnerId && !listing.filter?.linkIds;
   const prisma = ctx.app.db.prisma;
-  const [channel, tagSetTotal] = await Promise.all([
+  const [channel, totalApart] = await Promise.all([
     prisma.channel.findUnique({
       relationLoadStrategy: 'join',
       where: { accountId_telegramId: { accountId: ctx.viewer.accountId, telegramId: BigInt(listing.channelId) } },
       select: {
-        ...(!countTagSets && { _count: { select: { inviteLinks: { where } } } }),
+        ...(!countedApart && { _count: { select: { inviteLinks: { where } } } }),
         inviteLinks: {
           ...query,
           where,
@@ -195,21 +215,24 @@ export async function listInviteLinks(
         }),
       },
     }),
-    countTagSets ? sumTagSetCounts(ctx, listing.channelId, listing.filter?.tags ?? []) : undefined,
+    countedApart ? countApart(ctx, listing) : undefined,
   ]);
   if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
   // The conditional selects defeat Prisma's result type: `account` is there exactly with tag groups,
-  // `_count` exactly when the total is not summed from tag sets.
+  // `_count` exactly when the total is not counted apart.
   const found = channel as unknown as { account?: TagGroupLookup; _count?: { inviteLinks: number }; inviteLinks: object[] };
   if (tagGroups) tagGroups.check(found.account!);
-  const total = tagSetTotal ?? found._count!.inviteLinks;
+  const total = totalApart ?? found._count!.inviteLinks;
   return { page: listing.page, limit: listing.limit, total, items: found.inviteLinks };
 }
 
-async function sumTagSetCounts(ctx: Context, channelTelegramId: number, groups: readonly TagGroupFilter[]) {
-  const values: unknown[] = [ctx.viewer.accountId, BigInt(channelTelegramId)];
+/** The total from tag-set counts, or from invite_link_search with a name (see listInviteLinks). */
+async function countApart(ctx: Context, listing: InviteLinkListing) {
+  const values: unknown[] = [ctx.viewer.accountId, BigInt(listing.channelId)];
   const bind: Bind = (value) => `$${values.push(value)}`;
-  const count = tagGroupsCountSql(groups, { channelId: '(SELECT id FROM channel)', accountId: '$1::uuid' }, bind);
+  const scope = { channelId: '(SELECT id FROM channel)', accountId: '$1::uuid' };
+  const groups = listing.filter?.tags ?? [];
+  const count = listing.name ? nameSearchCountSql(listing.name, groups, scope, bind) : tagGroupsCountSql(groups, scope, bind);
   const [row] = await ctx.app.db.prisma.$queryRawUnsafe<{ total: number }[]>(
     `WITH channel AS (SELECT id FROM channels WHERE account_id = $1::uuid AND telegram_id = $2::bigint) SELECT (${count})::int AS total`,
     ...values,

@@ -6,8 +6,10 @@ import type { Database } from '../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 /*
- * invite_links.tag_ids and the per-channel tag-set counters (invite_link_tag_sets) kept by the
- * triggers of migration 20261122200703_invite_link_tag_sets. Every expectation is computed here
+ * The tables derived from invite_links and invite_link_tags, and the triggers that keep them:
+ * invite_links.tag_ids and the per-channel tag-set counters (invite_link_tag_sets), of migration
+ * 20261122200703_invite_link_tag_sets; invite_link_search (each link's channel, lowercased name
+ * and tag ids), of migration 20261122205237_invite_link_search. Every expectation is computed here
  * from the base tables (invite_links, invite_link_tags), never from what the triggers wrote.
  */
 
@@ -66,11 +68,20 @@ async function readCounters({ run = query, channels }: Scope = {}) {
   return { links: sortLinks(links), sets: sortSets(sets) };
 }
 
+interface SearchRow {
+  id: string;
+  channelId: string;
+  nameLower: string;
+  tagIds: string[];
+}
+const sortSearch = (rows: SearchRow[]) => [...rows].sort((a, b) => byText(a.id, b.id));
+
 /**
- * The three invariants, each side computed from the base tables:
+ * The four invariants, each side computed from the base tables:
  *  1. every link's tag_ids is the sorted list of its invite_link_tags rows ('{}' without any);
  *  2. the non-zero counters are, per channel, how many links carry exactly each set of tags;
- *  3. no change is left over once its transaction has committed.
+ *  3. no change is left over once its transaction has committed;
+ *  4. invite_link_search holds one row per link: its channel, lower(name) and sorted tag ids.
  * Returns the expected values so a test can check that they are not vacuous.
  */
 async function expectCountersExact(scope: Scope = {}) {
@@ -106,6 +117,19 @@ async function expectCountersExact(scope: Scope = {}) {
   expect(misKeyed, 'rows whose tag_set_key is not md5 of their tag_ids').toEqual([]);
   const [pending] = await run<{ count: number }>(`SELECT count(*)::int AS "count" FROM invite_link_tag_set_changes`);
   expect(pending!.count, 'rows left in invite_link_tag_set_changes').toBe(0);
+  const expectedSearch = await run<SearchRow>(`
+    SELECT l.id::text AS "id", l.channel_id::text AS "channelId", lower(l.name) AS "nameLower",
+           coalesce((SELECT array_agg(x.tag_id ORDER BY x.tag_id) FROM invite_link_tags x WHERE x.invite_link_id = l.id),
+                    '{}')::text[] AS "tagIds"
+      FROM invite_links l
+     WHERE ${channelTest('l.channel_id', channels)}`);
+  // Rows of links in other channels count too when `channels` is given: a row left behind by a
+  // moved link would sit under its old channel.
+  const search = await run<SearchRow>(
+    `SELECT invite_link_id::text AS "id", channel_id::text AS "channelId", name_lower AS "nameLower", tag_ids::text[] AS "tagIds" ` +
+      `FROM invite_link_search WHERE ${channelTest('channel_id', channels)}`,
+  );
+  expect(sortSearch(search), 'invite_link_search').toEqual(sortSearch(expectedSearch));
   return { links: sortLinks(expectedLinks), sets: sortSets(expectedSets) };
 }
 
@@ -182,7 +206,7 @@ const tagRowsSql = (pairs: [link: string, tag: string][]) =>
 
 // ---------------------------------------------------------------------------------------------
 
-describe('invite_links.tag_ids and invite_link_tag_sets', () => {
+describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', () => {
   it('follow every kind of write', async () => {
     const account = await createAccount();
     const c1 = await createChannel(account);
@@ -259,6 +283,13 @@ describe('invite_links.tag_ids and invite_link_tag_sets', () => {
     expect(await readCounters()).toEqual(before);
     await expectCountersExact();
 
+    // Rename links (one in each channel), with upper-case Cyrillic and LIKE's wildcards in the names.
+    expect(await exec(`UPDATE invite_links SET name = 'ЁЛКА Promo 100%_\\' WHERE id IN (${lit(l1)}, ${lit(l7)})`)).toBe(2);
+    expected = await expectCountersExact();
+    expect(await query(`SELECT name_lower AS "nameLower" FROM invite_link_search WHERE invite_link_id = ${lit(l7)}`)).toEqual([
+      { nameLower: 'ёлка promo 100%_\\' },
+    ]);
+
     // TRUNCATE invite_link_tags: every link is back to no tags.
     await exec(`TRUNCATE invite_link_tags`);
     expected = await expectCountersExact();
@@ -290,6 +321,7 @@ describe('invite_links.tag_ids and invite_link_tag_sets', () => {
         await tx.$executeRawUnsafe(`DELETE FROM invite_link_tags WHERE invite_link_id = ${lit(m2)}`);
         await tx.$executeRawUnsafe(`DELETE FROM invite_links WHERE id = ${lit(m1)}`);
         await tx.$executeRawUnsafe(`UPDATE invite_links SET channel_id = ${lit(other.id)} WHERE id = ${lit(m4)}`);
+        await tx.$executeRawUnsafe(`UPDATE invite_links SET name = 'Rolled back' WHERE id = ${lit(m3)}`);
         await tx.$executeRawUnsafe(insertLinksSql(linkRows(account, channel, 2)));
         throw new Error('roll it back');
       }),
