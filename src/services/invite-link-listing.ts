@@ -71,7 +71,7 @@ export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
   const typeIds = [...new Set(groups.map((group) => group.tagTypeId).filter((id): id is string => !!id))];
   const where = groups.map((group): Prisma.InviteLinkWhereInput => {
     const alternatives: Prisma.InviteLinkWhereInput[] = [];
-    if ((group.tags ?? []).length) alternatives.push({ tags: { some: { tagId: { in: [...group.tags!] } } } });
+    if ((group.tags ?? []).length) alternatives.push({ tagIds: { hasSome: [...group.tags!] } });
     if (group.withoutType) alternatives.push({ tags: { none: { tag: { typeId: group.tagTypeId ?? null } } } });
     return { OR: alternatives };
   });
