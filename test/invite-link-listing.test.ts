@@ -356,6 +356,25 @@ function expectedMatches(links: readonly LinkFx[], query: Query): LinkFx[] {
 
 const sorted = (values: readonly string[]) => [...values].sort();
 
+/**
+ * Random tag groups from a fixed seed, so a failing combination names its query and reproduces.
+ * A group takes each of its type's tags with probability 1/2; with none it is withoutType.
+ */
+function seededTagGroups(seed: number) {
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pick = <T,>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+  const randomGroups = (count: number, tagsByType: readonly [string | null, string[]][]): Group[] =>
+    Array.from({ length: count }, () => {
+      const [tagTypeId, tags] = pick(tagsByType);
+      const chosen = tags.filter(() => random() < 0.5);
+      return { tagTypeId, tags: chosen, withoutType: chosen.length === 0 || random() < 0.4 };
+    });
+  return { random, pick, randomGroups };
+}
+
 // ---------------------------------------------------------------------------------------------
 // GraphQL helpers
 
@@ -596,13 +615,7 @@ describe('inviteLinks: tag groups', () => {
   });
 
   it('agrees with the oracle on 60 random combinations of one to three groups', async () => {
-    // A fixed seed: a failure names its query and reproduces.
-    let seed = 20261122;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const pick = <T,>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+    const { random, randomGroups } = seededTagGroups(20261122);
     const tagsByType: [string | null, string[]][] = [
       [ids.typeSource, [ids.s1, ids.s2, ids.s3]],
       [ids.typeCampaign, [ids.c1, ids.c2]],
@@ -610,23 +623,14 @@ describe('inviteLinks: tag groups', () => {
       [null, [ids.u1, ids.u2]],
     ];
     for (let run = 0; run < 60; run++) {
-      const groups: Group[] = Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
-        const [tagTypeId, tags] = pick(tagsByType);
-        const chosen = tags.filter(() => random() < 0.5);
-        return { tagTypeId, tags: chosen, withoutType: chosen.length === 0 || random() < 0.4 };
-      });
+      const groups = randomGroups(1 + Math.floor(random() * 3), tagsByType);
       await expectFilter({ filter: { tags: groups } });
     }
   });
 
   it('agrees with the oracle on 40 random combinations of a name and zero to two groups', async () => {
     // The total of a name search is counted over invite_link_search, not in the page's statement.
-    let seed = 20261123;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const pick = <T,>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+    const { random, pick, randomGroups } = seededTagGroups(20261123);
     const names = ['реклама', 'РЕКЛАМА', 'promo', 'Ёлка', '1', '0', 'user_', '100%', 'а', 'E'];
     const tagsByType: [string | null, string[]][] = [
       [ids.typeSource, [ids.s1, ids.s2, ids.s3]],
@@ -635,11 +639,7 @@ describe('inviteLinks: tag groups', () => {
     ];
     let selective = 0;
     for (let run = 0; run < 40; run++) {
-      const groups: Group[] = Array.from({ length: Math.floor(random() * 3) }, () => {
-        const [tagTypeId, tags] = pick(tagsByType);
-        const chosen = tags.filter(() => random() < 0.5);
-        return { tagTypeId, tags: chosen, withoutType: chosen.length === 0 || random() < 0.4 };
-      });
+      const groups = randomGroups(Math.floor(random() * 3), tagsByType);
       const expected = await expectFilter({ name: pick(names), ...(groups.length && { filter: { tags: groups } }) });
       if (expected.length > 0 && expected.length < mainLinks.length) selective++;
     }
