@@ -14,24 +14,19 @@
 // First: sets NODE_ENV before any module that reads it loads.
 import './production-env.ts';
 import { measureShortLinks } from './short-links.ts';
-import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import path from 'node:path';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';
-import { loadConfig, type Config } from '../src/config.ts';
-import type { App } from '../src/context.ts';
+import { loadConfig } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
 import { openPglite } from '../src/db/pglite.ts';
 import { countChannelLinks, ensureSeedCatalog, ensureSeedChannel, seedInviteLinks } from '../src/db/seed.ts';
-import { createLogger, type Logger } from '../src/logger.ts';
-import { TelegramBotApiAdapter } from '../src/adapters/telegram.ts';
-import { SANDBOX_CHATS, TelegramEmulator } from '../src/sandbox/telegram-emulator.ts';
+import { createLogger } from '../src/logger.ts';
 import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-data.ts';
-import { generateTokenSecret } from '../src/services/api-tokens.ts';
-import { createServer } from '../src/server.ts';
-import { TokenAuthenticator } from '../src/services/api-token-cache.ts';
-import { buildApp } from '../src/app.ts';
+import { generateTokenSecret } from '../src/auth/api-tokens.ts';
+import { createServer } from '../src/http/server.ts';
+import { buildApp, type App } from '../src/app.ts';
 import { closeServer, listen, startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { benchQueries, requestBody, type BenchFixtures, type BenchQuery } from './queries.ts';
@@ -113,21 +108,6 @@ async function post(url: string, body: string, headers: Record<string, string> =
 interface GraphqlSide {
   url: string;
   close(): Promise<void>;
-}
-
-async function startTelegram(config: Config, logger: Logger) {
-  const botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
-  const emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS });
-  const apiRoot = await emulator.listen(0, '127.0.0.1');
-  const telegram = new TelegramBotApiAdapter({
-    token: botToken,
-    apiRoot,
-    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
-    maxRetries: config.TELEGRAM_MAX_RETRIES,
-    createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
-    log: logger,
-  });
-  return { telegram, close: () => emulator.close() };
 }
 
 async function startGraphql(app: App): Promise<GraphqlSide> {
@@ -290,8 +270,7 @@ try {
     probeDb = await Database.open({ url: config.DATABASE_URL, poolSize: 2, countStatements: true });
     closers.push(() => probeDb.close());
   } else {
-    // PGlite is one client in this process, shared by both Databases, so buildApp (which opens its
-    // own) cannot be used; the App is put together here from the same parts.
+    // PGlite is one client in this process, shared by both Databases: buildApp is given the first.
     pglite = await openPglite(options.dataDir);
     const db = await Database.open({ pglite });
     closers.push(() => db.close());
@@ -300,12 +279,9 @@ try {
     probeDb = await Database.open({ pglite, countStatements: true });
     // db.close() closes the shared client.
     closers.push(() => probeDb.prisma.$disconnect());
-    const telegram = await startTelegram(config, logger);
-    closers.push(telegram.close);
-    const tokens = new TokenAuthenticator(db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log: logger });
-    await tokens.start();
-    closers.push(() => tokens.close());
-    app = Object.freeze({ config, db, log: logger, telegram: telegram.telegram, tokens });
+    const built = await buildApp(config, logger, { db });
+    closers.push(() => built.close());
+    app = built.app;
   }
   const db = app.db;
   const probeApp: App = Object.freeze({ ...app, db: probeDb });

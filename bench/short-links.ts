@@ -1,8 +1,8 @@
 // Issue 5's bench line: one createShortLinks call of 1000 contacts through the GraphQL server,
 // against the amoCRM emulator with its real limit (7 requests/s) and our client limit.
 import { performance } from 'node:perf_hooks';
-import type { App } from '../src/context.ts';
-import { createServer } from '../src/server.ts';
+import type { App } from '../src/app.ts';
+import { createServer } from '../src/http/server.ts';
 import { AmoCrmEmulator } from '../src/sandbox/amocrm-emulator.ts';
 import { connectAmoCrm } from '../src/services/amocrm-credentials.ts';
 

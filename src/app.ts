@@ -1,64 +1,86 @@
 import { randomBytes } from 'node:crypto';
 import { isSandbox, type Config } from './config.ts';
-import type { App } from './context.ts';
 import { Database } from './db/database.ts';
 import type { Logger } from './logger.ts';
-import { TelegramBotApiAdapter } from './adapters/telegram.ts';
+import { TelegramBotApiAdapter, type TelegramGateway } from './adapters/telegram.ts';
+import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
-import { amoCrmSettingsFromConfig, type AmoCrmSettings } from './adapters/amocrm.ts';
-import { AmoCrmEmulator } from './sandbox/amocrm-emulator.ts';
-import { connectAmoCrm } from './services/amocrm-credentials.ts';
+import { AmoCrmEmulator, type AmoTokenPair } from './sandbox/amocrm-emulator.ts';
+import { connectAmoCrm, type AmoCrmCredentials } from './services/amocrm-credentials.ts';
 import { randomSecretsKey } from './services/secret-box.ts';
-import { TokenAuthenticator } from './services/api-token-cache.ts';
+import type { ServiceDeps } from './services/deps.ts';
+import { TokenAuthenticator } from './auth/token-authenticator.ts';
+import { createRequestRateLimiter, type RequestRateLimiter } from './auth/rate-limit.ts';
+
+/** The long-lived parts, built once at start-up by buildApp. */
+export interface App extends ServiceDeps {
+  readonly config: Config;
+  readonly telegram: TelegramGateway;
+  readonly amocrm?: AmoCrmGateway;
+  /** Authenticates requests, reusing recent lookups while it hears of every token change. */
+  readonly tokens: TokenAuthenticator;
+  readonly rateLimiter: RequestRateLimiter;
+}
+
+/** The amoCRM client credentials an emulator accepts, and its OAuth redirect. */
+export interface AmoCrmEmulatorClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+}
+
+/** Parts a caller brings instead of those the config describes (tests, the benchmark). */
+export interface AppParts {
+  /** Used as it is, and left open by close(): the caller owns it. Migrations are not applied to it. */
+  db?: Database;
+  /** Telegram is this emulator, listened on loopback and closed with the app; the bot token is the config's. */
+  telegramEmulator?: TelegramEmulator;
+  /** amoCRM is this emulator (listened and closed with the app) over OAuth with these client credentials. */
+  amocrmEmulator?: { emulator: AmoCrmEmulator; client: AmoCrmEmulatorClient };
+}
+
+/** An emulated amoCRM's OAuth state, for tests that exercise the token pair. */
+export interface EmulatedAmoCrm {
+  emulator: AmoCrmEmulator;
+  credentials: AmoCrmCredentials;
+  initialPair: AmoTokenPair;
+  secretsKey: string;
+}
 
 export interface RunningApp {
   app: App;
   /** Sandbox mode: the demo account's token, to print and pre-fill in GraphiQL. */
   sandboxToken?: string;
+  telegramEmulator?: TelegramEmulator;
+  amocrmEmulated?: EmulatedAmoCrm;
   close(): Promise<void>;
 }
 
-/** Opens the database, applies migrations, and connects Telegram (or its emulator in sandbox mode). */
-export async function buildApp(config: Config, log: Logger): Promise<RunningApp> {
-  const db = await Database.open({
-    url: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    poolSize: config.DATABASE_POOL_SIZE,
-    acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
-    onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
-  });
-  const closers: (() => Promise<void>)[] = [() => db.close()];
-  try {
-    const applied = await db.migrate();
-    if (applied.length) log.info({ migrations: applied }, 'applied migrations');
+type Closers = (() => Promise<void>)[];
 
-    let botToken = config.TELEGRAM_BOT_TOKEN;
-    let apiRoot = config.TELEGRAM_API_ROOT;
-    let sandboxToken: string | undefined;
-    if (isSandbox(config)) {
-      botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
-      const emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS });
-      apiRoot = await emulator.listen(0, '127.0.0.1');
-      closers.unshift(() => emulator.close());
-      sandboxToken = await ensureSandboxAccount(db, config.SANDBOX_TOKEN);
-    }
-    const telegram = new TelegramBotApiAdapter({
-      token: botToken!,
-      apiRoot,
-      timeoutMs: config.TELEGRAM_TIMEOUT_MS,
-      maxRetries: config.TELEGRAM_MAX_RETRIES,
-      createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
-      log,
-    });
-    closers.unshift(() => telegram.close());
-    const amocrm = await connectConfiguredAmoCrm(config, db, log, closers);
+/**
+ * The one composition root: opens the database and applies migrations, connects Telegram and
+ * amoCRM (or their emulators in sandbox mode), and starts the token authenticator and rate limiter.
+ */
+export async function buildApp(config: Config, log: Logger, parts: AppParts = {}): Promise<RunningApp> {
+  const closers: Closers = [];
+  try {
+    const db = parts.db ?? (await openDatabase(config, log, closers));
+    const sandbox = isSandbox(config);
+    const telegram = await connectTelegram(config, log, parts, closers);
+    const sandboxToken = sandbox ? await ensureSandboxAccount(db, config.SANDBOX_TOKEN) : undefined;
+    const amocrm = await connectConfiguredAmoCrm(config, db, log, parts, closers);
     const tokens = new TokenAuthenticator(db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log });
     closers.unshift(() => tokens.close());
     await tokens.start();
+    const rateLimiter = createRequestRateLimiter(db, config.RATE_LIMIT_PER_MINUTE);
+    const app: App = Object.freeze({ config, db, log, telegram: telegram.gateway, amocrm: amocrm?.gateway, tokens, rateLimiter });
     return {
-      app: Object.freeze({ config, db, log, telegram, amocrm, tokens }),
+      app,
       sandboxToken,
+      telegramEmulator: telegram.emulator,
+      amocrmEmulated: amocrm?.emulated,
       close: async () => {
         for (const close of closers) await close();
       },
@@ -69,48 +91,97 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
   }
 }
 
+async function openDatabase(config: Config, log: Logger, closers: Closers) {
+  const db = await Database.open({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+    acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+    onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
+  });
+  closers.unshift(() => db.close());
+  const applied = await db.migrate();
+  if (applied.length) log.info({ migrations: applied }, 'applied migrations');
+  return db;
+}
+
+/** The Bot API adapter, talking to Telegram, the caller's emulator, or (sandbox mode) an emulator of its own. */
+async function connectTelegram(config: Config, log: Logger, parts: AppParts, closers: Closers) {
+  let botToken = config.TELEGRAM_BOT_TOKEN;
+  let apiRoot = config.TELEGRAM_API_ROOT;
+  let emulator = parts.telegramEmulator;
+  if (!emulator && isSandbox(config)) {
+    botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
+    emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS });
+  }
+  if (emulator) {
+    const running = emulator;
+    apiRoot = await running.listen(0, '127.0.0.1');
+    closers.unshift(() => running.close());
+  }
+  if (botToken === undefined) throw new Error('a Telegram emulator needs TELEGRAM_BOT_TOKEN (its bot token) in the config');
+  const gateway = new TelegramBotApiAdapter({
+    token: botToken,
+    apiRoot,
+    timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+    maxRetries: config.TELEGRAM_MAX_RETRIES,
+    createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
+    log,
+  });
+  closers.unshift(() => gateway.close());
+  return { gateway, emulator };
+}
+
 /**
- * amoCRM as configured; in sandbox mode without amoCRM settings, the emulator in-process over
- * OAuth (a token pair it issues, stored encrypted under a key made for this process), so sandbox
- * short links can be followed. Undefined when amoCRM is not configured.
+ * amoCRM as configured; else the caller's emulator, or in sandbox mode one in-process, over OAuth
+ * (a token pair it issues, stored encrypted under SECRETS_KEY or a key made for this process), so
+ * emulated short links can be followed. Undefined when amoCRM is not configured.
  */
-async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger, closers: (() => Promise<void>)[]) {
-  let settings: AmoCrmSettings | undefined = amoCrmSettingsFromConfig(config);
-  let secretsKey = config.SECRETS_KEY;
+async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger, parts: AppParts, closers: Closers) {
+  const emulatorSettings = (baseUrl: string, client: AmoCrmEmulatorClient): AmoCrmSettings => ({
+    baseUrl,
+    auth: 'oauth',
+    ...client,
+    rateLimitPerSecond: config.AMOCRM_RATE_LIMIT_PER_SECOND,
+    maxRetries: config.AMOCRM_MAX_RETRIES,
+    retryBackoffMs: config.AMOCRM_RETRY_BACKOFF_MS,
+    timeoutMs: config.AMOCRM_TIMEOUT_MS,
+  });
+  let settings = amoCrmSettingsFromConfig(config);
   let emulator: AmoCrmEmulator | undefined;
-  if (!settings && isSandbox(config)) {
-    const client = {
-      clientId: 'inviteql-sandbox',
-      clientSecret: randomBytes(24).toString('base64url'),
-      redirectUri: 'http://localhost/amocrm/oauth',
-    };
+  let ownEmulator = false;
+  if (!settings && parts.amocrmEmulator) {
+    emulator = parts.amocrmEmulator.emulator;
+    settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), parts.amocrmEmulator.client);
+  } else if (!settings && isSandbox(config)) {
+    const client = { clientId: 'inviteql-sandbox', clientSecret: randomBytes(24).toString('base64url'), redirectUri: 'http://localhost/amocrm/oauth' };
     emulator = new AmoCrmEmulator(client);
-    const baseUrl = await emulator.listen(0, '127.0.0.1');
-    closers.unshift(() => emulator!.close());
-    // The emulator's tokens die with the process, and so does the key that encrypts them.
-    secretsKey = randomSecretsKey();
-    settings = {
-      baseUrl,
-      auth: 'oauth',
-      ...client,
-      rateLimitPerSecond: config.AMOCRM_RATE_LIMIT_PER_SECOND,
-      maxRetries: config.AMOCRM_MAX_RETRIES,
-      retryBackoffMs: config.AMOCRM_RETRY_BACKOFF_MS,
-      timeoutMs: config.AMOCRM_TIMEOUT_MS,
-    };
+    settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), client);
+    ownEmulator = true;
   }
   if (!settings) return undefined;
+  if (emulator) {
+    const running = emulator;
+    closers.unshift(() => running.close());
+  }
+  // An emulator's tokens die with the process, and so may the key that encrypts them.
+  const secretsKey = config.SECRETS_KEY ?? (emulator ? randomSecretsKey() : undefined);
   const shutdown = new AbortController();
   closers.unshift(async () => shutdown.abort(new Error('shutting down')));
   const connection = await connectAmoCrm({ settings, db, log, secretsKey, signal: shutdown.signal });
+  let emulated: EmulatedAmoCrm | undefined;
   if (emulator && connection.credentials) {
-    await connection.credentials.save(emulator.issueTokenPair());
-    const baseUrl = settings.baseUrl;
-    // Its row is useless after this process (new port, new key): remove it before the database closes.
-    closers.splice(closers.length - 1, 0, async () => {
-      await db.prisma.amoCrmCredential.deleteMany({ where: { baseUrl } }).catch(() => {});
-    });
+    const initialPair = emulator.issueTokenPair();
+    await connection.credentials.save(initialPair);
+    emulated = { emulator, credentials: connection.credentials, initialPair, secretsKey: secretsKey! };
+    if (ownEmulator) {
+      const baseUrl = settings.baseUrl;
+      // Its row is useless after this process (new port, new key): remove it before the database closes.
+      closers.splice(closers.length - 1, 0, async () => {
+        await db.prisma.amoCrmCredential.deleteMany({ where: { baseUrl } }).catch(() => {});
+      });
+    }
   }
   log.info({ baseUrl: settings.baseUrl, auth: settings.auth, emulated: emulator !== undefined }, 'amoCRM short links enabled');
-  return connection.gateway;
+  return { gateway: connection.gateway, emulated };
 }

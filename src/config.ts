@@ -54,6 +54,12 @@ const configSchema = z.object({
   ),
   RATE_LIMIT_PER_MINUTE: integer(600, 0, 1_000_000),
   API_TOKEN_CACHE_TTL_MS: integer(60_000, 0, 3_600_000),
+  /** Origins (scheme://host[:port], comma-separated) whose pages may read API responses; none by default. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ }).refine((origin) => new URL(origin).origin === origin, 'each origin must be scheme://host[:port], without a path'))),
   MAX_BODY_BYTES: integer(1_000_000, 1_000, 50_000_000),
   GRAPHQL_MAX_DEPTH: integer(10, 2, 100),
   GRAPHQL_MAX_ALIASES: integer(10, 1, 1000),

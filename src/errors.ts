@@ -1,15 +1,17 @@
-import { GraphQLError } from 'graphql';
+/** The stable `extensions.code` values of the public contract, and the HTTP status each stands for. */
+export const ERROR_HTTP_STATUS = {
+  VALIDATION_FAILED: 400,
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  UPSTREAM_ERROR: 502,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
 
-/** The stable `extensions.code` values of the public contract. */
-export type ErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'BAD_REQUEST'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'UPSTREAM_ERROR';
+export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
 
 export interface FieldError {
   path: string[];
@@ -17,15 +19,34 @@ export interface FieldError {
 }
 
 /**
- * The one error type domain code throws. It is a GraphQLError, so yoga's masking lets it
- * through to the client with its extensions; anything else is masked and logged.
+ * The one error type domain code and adapters throw: a code, a message for the client, and
+ * details that travel with it (reason, fields, retryAfter). The HTTP edge turns it into a
+ * GraphQL error (yoga's masking step) or a REST body; anything else is masked and logged.
  */
-export class AppError extends GraphQLError {
+export class AppError extends Error {
   readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...extensions } });
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'AppError';
     this.code = code;
+    this.details = details;
+  }
+
+  /** What a client sees beside the message: the code and the details. */
+  get extensions(): Record<string, unknown> {
+    return { code: this.code, ...this.details };
+  }
+
+  get httpStatus(): number {
+    return ERROR_HTTP_STATUS[this.code];
+  }
+
+  /** Headers a response carrying this error needs (Retry-After for RATE_LIMITED and SERVICE_UNAVAILABLE). */
+  get httpHeaders(): Record<string, string> {
+    const retryAfter = this.details.retryAfter;
+    return typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : {};
   }
 }
 
@@ -37,19 +58,16 @@ export const validationFailed = (fields: FieldError[], message?: string) =>
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 
 export const unauthenticated = (message = 'A valid API token is required (Authorization: Bearer <token>)') =>
-  new AppError('UNAUTHENTICATED', message, { http: { status: 401 } });
+  new AppError('UNAUTHENTICATED', message);
 
-export const forbidden = (message: string, extensions: Record<string, unknown> = {}) =>
-  new AppError('FORBIDDEN', message, extensions);
+export const forbidden = (message: string, details: Record<string, unknown> = {}) => new AppError('FORBIDDEN', message, details);
 
-export const conflict = (message: string, extensions: Record<string, unknown> = {}) =>
-  new AppError('CONFLICT', message, extensions);
+export const conflict = (message: string, details: Record<string, unknown> = {}) => new AppError('CONFLICT', message, details);
 
 export const rateLimited = (retryAfter: number, message = `Too many requests: retry after ${retryAfter} s`) =>
-  new AppError('RATE_LIMITED', message, { retryAfter, http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } });
+  new AppError('RATE_LIMITED', message, { retryAfter });
 
-export const upstreamError = (message: string, extensions: Record<string, unknown> = {}) =>
-  new AppError('UPSTREAM_ERROR', message, extensions);
+export const upstreamError = (message: string, details: Record<string, unknown> = {}) =>
+  new AppError('UPSTREAM_ERROR', message, details);
 
-export const badRequest = (message: string, extensions: Record<string, unknown> = {}) =>
-  new AppError('BAD_REQUEST', message, extensions);
+export const badRequest = (message: string, details: Record<string, unknown> = {}) => new AppError('BAD_REQUEST', message, details);

@@ -2,7 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, isSandbox, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { buildApp } from './app.ts';
-import { createServer } from './server.ts';
+import { createServer } from './http/server.ts';
 
 let config: Config;
 try {
@@ -17,8 +17,8 @@ try {
 
 const log = createLogger(config.LOG_LEVEL);
 const running = await buildApp(config, log);
-const yoga = createServer(running.app, { graphiqlToken: running.sandboxToken });
-const http = createHttpServer(yoga);
+const edge = createServer(running.app, { graphiqlToken: running.sandboxToken });
+const http = createHttpServer(edge);
 
 http.on('error', (error) => {
   console.error(`Cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Database } from '../src/db/database.ts';
-import { authenticate, hashToken } from '../src/services/api-tokens.ts';
+import { authenticate, hashToken } from '../src/auth/api-tokens.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'inviteql-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { buildApp } from '../src/app.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { amoCrmSettingsFromConfig, type AmoCrmSettings } from '../src/adapters/amocrm.ts';
 import { AppError } from '../src/errors.ts';
-import { createServer } from '../src/server.ts';
+import { createServer } from '../src/http/server.ts';
 import { AmoCrmEmulator, type AmoCrmEmulatorOptions } from '../src/sandbox/amocrm-emulator.ts';
 import { connectAmoCrm } from '../src/services/amocrm-credentials.ts';
 import { createSecretBox, randomSecretsKey } from '../src/services/secret-box.ts';

@@ -2,11 +2,11 @@ import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { App } from '../src/context.ts';
+import type { App } from '../src/app.ts';
 import { Database } from '../src/db/database.ts';
-import { createServer, type InviteqlServer } from '../src/server.ts';
-import { TokenAuthenticator, type TokenAuthenticatorOptions } from '../src/services/api-token-cache.ts';
-import { hashToken, issueApiToken } from '../src/services/api-tokens.ts';
+import { createServer, type InviteqlServer } from '../src/http/server.ts';
+import { TokenAuthenticator, type TokenAuthenticatorOptions } from '../src/auth/token-authenticator.ts';
+import { hashToken, issueApiToken } from '../src/auth/api-tokens.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';

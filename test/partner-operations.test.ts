@@ -4,9 +4,10 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Database } from '../src/db/database.ts';
-import { schema } from '../src/schema/index.ts';
-import { createServer } from '../src/server.ts';
-import { buildPartnerManifest, readPartnerManifest } from '../src/services/persisted-operations.ts';
+import { buildSchema } from '../src/schema/index.ts';
+import { createRequestRateLimiter } from '../src/auth/rate-limit.ts';
+import { createServer } from '../src/http/server.ts';
+import { buildPartnerManifest, readPartnerManifest } from '../src/http/persisted-operations.ts';
 import { CHANNEL, CONNECT_CHANNEL, createTestApp, type TestApp } from './support/app.ts';
 
 let t: TestApp;
@@ -52,7 +53,7 @@ afterAll(() => t.close());
 
 describe('partner persisted operations', () => {
   it('operations/partner.json is what npm run operations:build writes', () => {
-    expect(readPartnerManifest()).toEqual(buildPartnerManifest(schema));
+    expect(readPartnerManifest()).toEqual(buildPartnerManifest(buildSchema(t.app.config)));
     for (const [id, document] of Object.entries(manifest)) {
       expect(id).toBe(`sha256:${createHash('sha256').update(document).digest('hex')}`);
     }
@@ -207,7 +208,7 @@ describe('limits', () => {
 
 describe('per-token rate limit', () => {
   it('answers RATE_LIMITED with retryAfter over the limit, per token', async () => {
-    const limited = createServer({ ...t.app, config: { ...t.app.config, RATE_LIMIT_PER_MINUTE: 3 } });
+    const limited = createServer({ ...t.app, rateLimiter: createRequestRateLimiter(t.app.db, 3) });
     // Fresh tokens: on PostgreSQL the counters are shared with every other server in this file.
     const mine = (await t.createAccount('Rate')).token;
     const other = (await t.createAccount('Rate 2')).token;
@@ -225,9 +226,8 @@ describe('per-token rate limit', () => {
     async () => {
       const secondDb = await Database.open({ url: t.database.url!, poolSize: 2 });
       try {
-        const config = { ...t.app.config, RATE_LIMIT_PER_MINUTE: 4 };
-        const first = createServer({ ...t.app, config });
-        const second = createServer({ ...t.app, db: secondDb, config });
+        const first = createServer({ ...t.app, rateLimiter: createRequestRateLimiter(t.app.db, 4) });
+        const second = createServer({ ...t.app, db: secondDb, rateLimiter: createRequestRateLimiter(secondDb, 4) });
         const token = (await t.createAccount('Shared')).token;
         const query = { query: '{ channels { id } }' };
         for (const server of [first, second, first, second]) expect((await post(token, query, server)).body.errors).toBeUndefined();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { ensureSandboxAccount, SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
-import { authenticate, generateTokenSecret } from '../src/services/api-tokens.ts';
+import { authenticate, generateTokenSecret } from '../src/auth/api-tokens.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {

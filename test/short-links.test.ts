@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../src/server.ts';
+import { createServer } from '../src/http/server.ts';
 import { createTestApp, CONNECT_CHANNEL, CHANNEL, type GraphQLResponse, type TestApp } from './support/app.ts';
 
 /*

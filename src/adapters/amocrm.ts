@@ -333,7 +333,7 @@ export class AmoCrmOAuthClient {
       });
     } catch (error) {
       const { error: mapped } = mapAmoCrmError(error, 'oauth');
-      this.options.log.warn({ grantType: grant.grant_type, code: mapped.code, reason: mapped.extensions.reason }, 'amoCRM token request failed');
+      this.options.log.warn({ grantType: grant.grant_type, code: mapped.code, reason: mapped.details.reason }, 'amoCRM token request failed');
       throw mapped;
     }
     const pair = body as Partial<AmoTokenPair>;
@@ -396,7 +396,7 @@ export class AmoCrmApiAdapter implements AmoCrmGateway {
       } catch (error) {
         const failure = mapAmoCrmError(error, 'short_links');
         this.options.log.warn(
-          { items: pending.length, code: failure.error.code, reason: failure.error.extensions.reason, rejectedItems: failure.itemErrors?.size },
+          { items: pending.length, code: failure.error.code, reason: failure.error.details.reason, rejectedItems: failure.itemErrors?.size },
           'amoCRM short links failed',
         );
         const named = failure.itemErrors;

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.ts';
-import { generateTokenSecret, hashToken } from '../services/api-tokens.ts';
+import { generateTokenSecret, hashToken } from '../auth/api-tokens.ts';
 
 export const SANDBOX_ACCOUNT_ID = '00000000-0000-7000-8000-000000000001';
 const SANDBOX_TOKEN_NAME = 'sandbox';

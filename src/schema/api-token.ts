@@ -1,6 +1,6 @@
 import { builder } from './builder.ts';
 import { createApiToken, revokeApiToken } from '../services/api-token-management.ts';
-import { positiveInt, requiredName, uuid } from './validation.ts';
+import { positiveInt, requiredName, uuid } from '../services/input-rules.ts';
 
 const ApiToken = builder.prismaObject('ApiToken', {
   select: { id: true },
@@ -33,13 +33,13 @@ builder.mutationFields((t) => ({
       partnerExternalId: t.arg.int({ validate: positiveInt.nullish() }),
     },
     resolve: async (_root, args, ctx) => {
-      const { apiToken, secret } = await createApiToken(ctx, args);
+      const { apiToken, secret } = await createApiToken(ctx.viewer, ctx.deps, args);
       return { token: secret, apiToken };
     },
   }),
   revokeApiToken: t.prismaField({
     type: ApiToken,
     args: { id: t.arg.id({ required: true, validate: uuid }) },
-    resolve: (query, _root, args, ctx) => revokeApiToken(ctx, query, args.id),
+    resolve: (query, _root, args, ctx) => revokeApiToken(ctx.viewer, ctx.deps, query, args.id),
   }),
 }));

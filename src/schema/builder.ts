@@ -6,7 +6,7 @@ import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, HexColorCodeResolver, SafeIntResolver, URLResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
-import type { Context } from '../context.ts';
+import type { Context } from './context.ts';
 import { validationFailed } from '../errors.ts';
 
 export const builder = new SchemaBuilder<{
@@ -25,7 +25,7 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   plugins: [PrismaPlugin, SimpleObjectsPlugin, ValidationPlugin],
   prisma: {
-    client: (ctx) => ctx.app.db.prisma,
+    client: (ctx) => ctx.deps.db.prisma,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,

@@ -1,5 +1,5 @@
 import { builder } from './builder.ts';
-import { connectChannel } from '../services/channels.ts';
+import { connectChannel, listChannels } from '../services/channels.ts';
 
 builder.prismaObject('Channel', {
   select: { id: true },
@@ -16,12 +16,7 @@ builder.prismaObject('Channel', {
 builder.queryFields((t) => ({
   channels: t.prismaField({
     type: ['Channel'],
-    resolve: (query, _root, _args, ctx) =>
-      ctx.app.db.prisma.channel.findMany({
-        ...query,
-        where: { accountId: ctx.viewer.accountId },
-        orderBy: [{ title: 'asc' }, { id: 'asc' }],
-      }),
+    resolve: (query, _root, _args, ctx) => listChannels(ctx.viewer, ctx.deps, query),
   }),
 }));
 
@@ -29,6 +24,6 @@ builder.mutationFields((t) => ({
   connectChannel: t.prismaField({
     type: 'Channel',
     args: { telegramId: t.arg({ type: 'SafeInt', required: true }) },
-    resolve: (query, _root, args, ctx) => connectChannel(ctx, query, args.telegramId),
+    resolve: (query, _root, args, ctx) => connectChannel(ctx.viewer, ctx.deps, query, args.telegramId),
   }),
 }));

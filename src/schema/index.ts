@@ -1,3 +1,5 @@
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config.ts';
 import './partner.ts';
 import './channel.ts';
 import './tag.ts';
@@ -6,4 +8,7 @@ import './short-link.ts';
 import './api-token.ts';
 import { builder } from './builder.ts';
 
-export const schema = builder.toSchema({ sortSchema: false });
+/** The GraphQL schema, as the server and schema.graphql print it. */
+export function buildSchema(_config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
+  return builder.toSchema({ sortSchema: false });
+}

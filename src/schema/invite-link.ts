@@ -20,8 +20,8 @@ import {
   subscriptionPrice,
   uuid,
   uuidList,
-} from './validation.ts';
-import type { Context } from '../context.ts';
+} from '../services/input-rules.ts';
+import type { Context } from './context.ts';
 import type { GraphQLResolveInfo } from 'graphql';
 
 const InviteLinkKind = builder.enumType('InviteLinkKind', { values: ['REGULAR', 'SUBSCRIPTION'] as const });
@@ -158,7 +158,7 @@ const PartnerCreateInviteLinkInput = builder.inputType('PartnerCreateInviteLinkI
 const itemsQuery = (ctx: Context, info: GraphQLResolveInfo) => queryFromInfo({ context: ctx, info, path: ['items'] });
 
 const listLinks = (ctx: Context, info: GraphQLResolveInfo, listing: InviteLinkListing) =>
-  listInviteLinks(ctx, itemsQuery(ctx, info), listing);
+  listInviteLinks(ctx.viewer, ctx.deps, itemsQuery(ctx, info), listing);
 
 builder.queryFields((t) => ({
   inviteLink: t.prismaField({
@@ -168,7 +168,7 @@ builder.queryFields((t) => ({
       id: t.arg.id({ required: true, validate: uuid }),
       channelId: t.arg({ type: 'SafeInt', required: true }),
     },
-    resolve: (query, _root, args, ctx) => findInviteLink(ctx, query, args.id, args.channelId),
+    resolve: (query, _root, args, ctx) => findInviteLink(ctx.viewer, ctx.deps, query, args.id, args.channelId),
   }),
   inviteLinks: t.field({
     type: InviteLinkPage,
@@ -190,12 +190,11 @@ builder.queryFields((t) => ({
         creatorId: args.creatorId,
         filter: args.filter,
         orderBy: args.orderBy,
-        partnerId: ctx.viewer.partnerId,
       }),
   }),
   partnerInviteLinks: t.field({
     type: InviteLinkPage,
-    description: "Seed 000 POST /links/all: the partner's own links in a channel",
+    description: "The partner's own links in a channel (partner REST API: POST /links/all)",
     args: {
       externalId: t.arg.int({ required: true }),
       channelId: t.arg({ type: 'SafeInt', required: true }),
@@ -203,7 +202,7 @@ builder.queryFields((t) => ({
       limit: t.arg.int({ defaultValue: 10 }),
     },
     resolve: async (_root, args, ctx, info) => {
-      const partner = await findPartnerByExternalId(ctx, args.externalId);
+      const partner = await findPartnerByExternalId(ctx.viewer, ctx.deps, args.externalId);
       return listLinks(ctx, info, {
         channelId: args.channelId,
         page: args.page ?? 1,
@@ -217,21 +216,21 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createInviteLink: t.prismaField({
     type: InviteLink,
-    description: 'Telegram createChatInviteLink (seed 002), then stored',
+    description: 'Creates the link in Telegram (createChatInviteLink), then stores it',
     args: { input: t.arg({ type: CreateInviteLinkInput, required: true }) },
-    resolve: (query, _root, args, ctx) => createRegularLink(ctx, query, args.input),
+    resolve: (query, _root, args, ctx) => createRegularLink(ctx.viewer, ctx.deps, query, args.input),
   }),
   createSubscriptionInviteLink: t.prismaField({
     type: InviteLink,
-    description: 'Telegram createChatSubscriptionInviteLink (seed 003), then stored',
+    description: 'Creates the subscription link in Telegram (createChatSubscriptionInviteLink), then stores it',
     args: { input: t.arg({ type: CreateSubscriptionInviteLinkInput, required: true }) },
-    resolve: (query, _root, args, ctx) => createSubscriptionLink(ctx, query, args.input),
+    resolve: (query, _root, args, ctx) => createSubscriptionLink(ctx.viewer, ctx.deps, query, args.input),
   }),
   updateInviteLink: t.prismaField({
     type: InviteLink,
     description: 'Telegram editChatInviteLink / editChatSubscriptionInviteLink when a Telegram field changes',
     args: { input: t.arg({ type: UpdateInviteLinkInput, required: true }) },
-    resolve: (query, _root, args, ctx) => updateInviteLink(ctx, query, args.input),
+    resolve: (query, _root, args, ctx) => updateInviteLink(ctx.viewer, ctx.deps, query, args.input),
   }),
   revokeInviteLink: t.prismaField({
     type: InviteLink,
@@ -240,18 +239,18 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, validate: uuid }),
       channelId: t.arg({ type: 'SafeInt', required: true }),
     },
-    resolve: (query, _root, args, ctx) => revokeInviteLink(ctx, query, args.id, args.channelId),
+    resolve: (query, _root, args, ctx) => revokeInviteLink(ctx.viewer, ctx.deps, query, args.id, args.channelId),
   }),
   partnerCreateInviteLink: t.prismaField({
     type: InviteLink,
-    description: 'Seed 000 POST /links?external_id=',
+    description: "Creates a link for the partner with this external id (partner REST API: POST /links?external_id=)",
     args: {
       externalId: t.arg.int({ required: true, validate: positiveInt }),
       input: t.arg({ type: PartnerCreateInviteLinkInput, required: true }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const partner = await findPartnerByExternalId(ctx, args.externalId);
-      return createRegularLink(ctx, query, args.input, partner.id);
+      const partner = await findPartnerByExternalId(ctx.viewer, ctx.deps, args.externalId);
+      return createRegularLink(ctx.viewer, ctx.deps, query, args.input, partner.id);
     },
   }),
 }));

@@ -1,6 +1,6 @@
 import { builder } from './builder.ts';
-import { createPartner } from '../services/partners.ts';
-import { positiveInt } from './validation.ts';
+import { createPartner, listPartners } from '../services/partners.ts';
+import { positiveInt } from '../services/input-rules.ts';
 
 builder.prismaObject('Partner', {
   select: { id: true },
@@ -14,15 +14,7 @@ builder.prismaObject('Partner', {
 builder.queryFields((t) => ({
   partners: t.prismaField({
     type: ['Partner'],
-    resolve: (query, _root, _args, ctx) =>
-      ctx.app.db.prisma.partner.findMany({
-        ...query,
-        where: {
-          accountId: ctx.viewer.accountId,
-          ...(ctx.viewer.partnerId ? { id: ctx.viewer.partnerId } : {}),
-        },
-        orderBy: [{ externalId: 'asc' }],
-      }),
+    resolve: (query, _root, _args, ctx) => listPartners(ctx.viewer, ctx.deps, query),
   }),
 }));
 
@@ -33,6 +25,6 @@ builder.mutationFields((t) => ({
       externalId: t.arg.int({ required: true, validate: positiveInt }),
       title: t.arg.string({ required: true }),
     },
-    resolve: (query, _root, args, ctx) => createPartner(ctx, query, args),
+    resolve: (query, _root, args, ctx) => createPartner(ctx.viewer, ctx.deps, query, args),
   }),
 }));

@@ -1,4 +1,5 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { schema } from './index.ts';
+import type { Config } from '../config.ts';
+import { buildSchema } from './index.ts';
 
-export const printSchemaFile = () => `${printSchema(lexicographicSortSchema(schema))}\n`;
+export const printSchemaFile = (config: Pick<Config, 'NODE_ENV'>) => `${printSchema(lexicographicSortSchema(buildSchema(config)))}\n`;

@@ -9,7 +9,13 @@ import {
 } from 'graphql';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from './builder.ts';
-import { createShortLinks, loadShortLinks, type ShortLinkInput as ShortLinkInputShape, type ShortLinksField } from '../services/short-links.ts';
+import {
+  loadShortLinks,
+  ShortLinkOperation,
+  type ShortLinkInput as ShortLinkInputShape,
+  type ShortLinksField,
+} from '../services/short-links.ts';
+import type { Context } from './context.ts';
 
 const ShortLinkEntityType = builder.enumType('ShortLinkEntityType', { values: ['CONTACTS'] as const });
 
@@ -104,20 +110,34 @@ function sameFieldsInOperation(info: GraphQLResolveInfo): ShortLinksField[] {
   return [...found.values()];
 }
 
+/** The request's operation and its createShortLinks fields, handed to the service as one batch. */
+const operations = new WeakMap<Context, { operation: object; batch: ShortLinkOperation }>();
+
+function shortLinkOperation(ctx: Context, info: GraphQLResolveInfo): ShortLinkOperation {
+  let entry = operations.get(ctx);
+  if (entry?.operation !== info.operation) {
+    let fields: ShortLinksField[];
+    try {
+      fields = sameFieldsInOperation(info);
+    } catch (error) {
+      ctx.deps.log.warn({ err: error }, 'could not read the other createShortLinks fields; sending this one alone');
+      fields = [];
+    }
+    entry = { operation: info.operation, batch: new ShortLinkOperation(ctx.viewer, ctx.deps, fields) };
+    operations.set(ctx, entry);
+  }
+  return entry.batch;
+}
+
 builder.mutationFields((t) => ({
   createShortLinks: t.field({
     type: CreateShortLinksPayload,
     description:
-      'amoCRM POST /api/v4/short_links (seed 004): one short link per contact, in input order; at most 1000 items. The createShortLinks fields of one operation are sent together, 250 per amoCRM request.',
+      'amoCRM POST /api/v4/short_links: one short link per contact, in input order; at most 1000 items. The createShortLinks fields of one operation are sent together, 250 per amoCRM request.',
     args: { input: t.arg({ type: [ShortLinkInput], required: true }) },
     resolve: async (_root, args, ctx, info) => {
-      const outcome = await createShortLinks(ctx, {
-        key: String(info.path.key),
-        input: args.input,
-        operation: info.operation,
-        fields: () => sameFieldsInOperation(info),
-      });
-      return loadShortLinks(ctx, queryFromInfo({ context: ctx, info, path: ['shortLinks'] }), outcome);
+      const outcome = await shortLinkOperation(ctx, info).run({ key: String(info.path.key), input: args.input });
+      return loadShortLinks(ctx.viewer, ctx.deps, queryFromInfo({ context: ctx, info, path: ['shortLinks'] }), outcome);
     },
   }),
 }));

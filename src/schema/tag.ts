@@ -1,6 +1,6 @@
 import { builder } from './builder.ts';
-import { createTag, createTagType } from '../services/tags.ts';
-import { requiredName, uuid } from './validation.ts';
+import { createTag, createTagType, listTags, listTagTypes } from '../services/tags.ts';
+import { requiredName, uuid } from '../services/input-rules.ts';
 
 builder.prismaObject('TagType', {
   select: { id: true },
@@ -24,21 +24,11 @@ export const Tag = builder.prismaObject('Tag', {
 builder.queryFields((t) => ({
   tagTypes: t.prismaField({
     type: ['TagType'],
-    resolve: (query, _root, _args, ctx) =>
-      ctx.app.db.prisma.tagType.findMany({
-        ...query,
-        where: { accountId: ctx.viewer.accountId },
-        orderBy: [{ name: 'asc' }, { id: 'asc' }],
-      }),
+    resolve: (query, _root, _args, ctx) => listTagTypes(ctx.viewer, ctx.deps, query),
   }),
   tags: t.prismaField({
     type: ['Tag'],
-    resolve: (query, _root, _args, ctx) =>
-      ctx.app.db.prisma.tag.findMany({
-        ...query,
-        where: { accountId: ctx.viewer.accountId },
-        orderBy: [{ name: 'asc' }, { id: 'asc' }],
-      }),
+    resolve: (query, _root, _args, ctx) => listTags(ctx.viewer, ctx.deps, query),
   }),
 }));
 
@@ -46,7 +36,7 @@ builder.mutationFields((t) => ({
   createTagType: t.prismaField({
     type: 'TagType',
     args: { name: t.arg.string({ required: true, validate: requiredName(64) }) },
-    resolve: (query, _root, args, ctx) => createTagType(ctx, query, args.name),
+    resolve: (query, _root, args, ctx) => createTagType(ctx.viewer, ctx.deps, query, args.name),
   }),
   createTag: t.prismaField({
     type: 'Tag',
@@ -55,6 +45,6 @@ builder.mutationFields((t) => ({
       color: t.arg({ type: 'HexColorCode', required: true }),
       typeId: t.arg.id({ validate: uuid.nullish() }),
     },
-    resolve: (query, _root, args, ctx) => createTag(ctx, query, args),
+    resolve: (query, _root, args, ctx) => createTag(ctx.viewer, ctx.deps, query, args),
   }),
 }));

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.ts';
-import { issueApiToken } from './api-tokens.ts';
+import { issueApiToken } from '../auth/api-tokens.ts';
 
 /** A new tenant with one full API token; the secret is returned once. */
 export async function createAccount(db: Database, name: string) {

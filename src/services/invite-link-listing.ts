@@ -1,5 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Context } from '../context.ts';
+import type { AccountActor } from '../auth/actor.ts';
+import type { ServiceDeps } from './deps.ts';
 import { notFound, validationFailed, type FieldError } from '../errors.ts';
 
 export type OrderField = 'CREATED_AT' | 'UPDATED_AT' | 'NAME' | 'BUDGET' | 'EXPIRE_DATE' | 'MEMBER_LIMIT';
@@ -18,6 +19,7 @@ export interface InviteLinkListing {
   limit: number;
   name?: string | null;
   creatorId?: number | null;
+  /** Only this partner's links; a partner token always sees its own partner's only. */
   partnerId?: string | null;
   filter?: { tags?: readonly TagGroupFilter[] | null; linkIds?: readonly string[] | null } | null;
   orderBy?: readonly InviteLinkOrder[] | null;
@@ -174,15 +176,16 @@ export function nameSearchCountSql(
  * matches inside the first. The same number of statements whatever the page size.
  */
 export async function listInviteLinks(
-  ctx: Context,
+  actor: AccountActor, deps: ServiceDeps,
   query: { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude },
   listing: InviteLinkListing,
 ) {
   validatePage(listing.page, listing.limit);
+  const partnerId = actor.partnerId ?? listing.partnerId ?? null;
   const and: Prisma.InviteLinkWhereInput[] = [];
   if (listing.name) and.push({ name: { contains: escapeLike(listing.name), mode: 'insensitive' } });
   if (listing.creatorId != null) and.push({ creatorId: BigInt(listing.creatorId) });
-  if (listing.partnerId) and.push({ partnerId: listing.partnerId });
+  if (partnerId !== null) and.push({ partnerId });
   if (listing.filter?.linkIds) and.push({ id: { in: [...listing.filter.linkIds] } });
   const tagGroups = listing.filter?.tags?.length ? tagGroupsFilter(listing.filter.tags) : undefined;
   if (tagGroups) and.push(...tagGroups.where);
@@ -190,12 +193,12 @@ export async function listInviteLinks(
   // channel belongs to the channel's account, so they need no account_id test of their own.
   const where: Prisma.InviteLinkWhereInput = { AND: and };
 
-  const countedApart = listing.creatorId == null && !listing.partnerId && !listing.filter?.linkIds;
-  const prisma = ctx.app.db.prisma;
+  const countedApart = listing.creatorId == null && partnerId === null && !listing.filter?.linkIds;
+  const prisma = deps.db.prisma;
   const [channel, totalApart] = await Promise.all([
     prisma.channel.findUnique({
       relationLoadStrategy: 'join',
-      where: { accountId_telegramId: { accountId: ctx.viewer.accountId, telegramId: BigInt(listing.channelId) } },
+      where: { accountId_telegramId: { accountId: actor.accountId, telegramId: BigInt(listing.channelId) } },
       select: {
         ...(!countedApart && { _count: { select: { inviteLinks: { where } } } }),
         inviteLinks: {
@@ -215,7 +218,7 @@ export async function listInviteLinks(
         }),
       },
     }),
-    countedApart ? countApart(ctx, listing) : undefined,
+    countedApart ? countApart(actor, deps, listing) : undefined,
   ]);
   if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
   // The conditional selects defeat Prisma's result type: `account` is there exactly with tag groups,
@@ -227,13 +230,13 @@ export async function listInviteLinks(
 }
 
 /** The total from tag-set counts, or from invite_link_search with a name (see listInviteLinks). */
-async function countApart(ctx: Context, listing: InviteLinkListing) {
-  const values: unknown[] = [ctx.viewer.accountId, BigInt(listing.channelId)];
+async function countApart(actor: AccountActor, deps: ServiceDeps, listing: InviteLinkListing) {
+  const values: unknown[] = [actor.accountId, BigInt(listing.channelId)];
   const bind: Bind = (value) => `$${values.push(value)}`;
   const scope = { channelId: '(SELECT id FROM channel)', accountId: '$1::uuid' };
   const groups = listing.filter?.tags ?? [];
   const count = listing.name ? nameSearchCountSql(listing.name, groups, scope, bind) : tagGroupsCountSql(groups, scope, bind);
-  const [row] = await ctx.app.db.prisma.$queryRawUnsafe<{ total: number }[]>(
+  const [row] = await deps.db.prisma.$queryRawUnsafe<{ total: number }[]>(
     `WITH channel AS (SELECT id FROM channels WHERE account_id = $1::uuid AND telegram_id = $2::bigint) SELECT (${count})::int AS total`,
     ...values,
   );

@@ -1,11 +1,12 @@
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Context } from '../context.ts';
+import type { AccountActor } from '../auth/actor.ts';
+import type { ServiceDeps } from './deps.ts';
 import type { TelegramInviteLink, RegularLinkFields } from '../adapters/telegram.ts';
 import { conflict, notFound, validationFailed, type FieldError } from '../errors.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { findChannel } from './channels.ts';
 import { assertTagsExist } from './tags.ts';
-import { requireFullToken } from './access.ts';
+import { partnerScope, requireFullToken } from '../auth/access.ts';
 
 type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
 
@@ -56,22 +57,17 @@ export function regularLinkErrors(fields: RegularLinkFields, now = new Date()): 
 }
 
 /** A link of this account in this channel; a partner token sees only its partner's links. */
-function ownedLinkWhere(ctx: Context, id: string, channelId: number): Prisma.InviteLinkWhereInput {
-  return {
-    id,
-    accountId: ctx.viewer.accountId,
-    chatId: BigInt(channelId),
-    ...(ctx.viewer.partnerId ? { partnerId: ctx.viewer.partnerId } : {}),
-  };
+function ownedLinkWhere(actor: AccountActor, id: string, channelId: number): Prisma.InviteLinkWhereInput {
+  return { id, chatId: BigInt(channelId), ...partnerScope(actor) };
 }
 
-export async function findInviteLink(ctx: Context, query: LinkQuery, id: string, channelId: number) {
-  const link = await ctx.app.db.prisma.inviteLink.findFirst({ ...query, where: ownedLinkWhere(ctx, id, channelId) });
+export async function findInviteLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, id: string, channelId: number) {
+  const link = await deps.db.prisma.inviteLink.findFirst({ ...query, where: ownedLinkWhere(actor, id, channelId) });
   if (!link) throw notFound(`Invite link ${id} not found in channel ${channelId}`);
   return link;
 }
 
-const findOwnedLink = (ctx: Context, id: string, channelId: number) => findInviteLink(ctx, {}, id, channelId);
+const findOwnedLink = (actor: AccountActor, deps: ServiceDeps, id: string, channelId: number) => findInviteLink(actor, deps, {}, id, channelId);
 
 interface NewLinkRecord {
   channel: { id: string; telegramId: bigint };
@@ -87,15 +83,15 @@ interface NewLinkRecord {
  * Stores a link Telegram has just created. If storing fails, the Telegram link is revoked so no
  * live link exists without its row; a lost race on the idempotency key returns the winner's link.
  */
-async function storeCreatedLink(ctx: Context, query: LinkQuery, record: NewLinkRecord) {
-  const { prisma } = ctx.app.db;
+async function storeCreatedLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, record: NewLinkRecord) {
+  const { prisma } = deps.db;
   const chatId = Number(record.channel.telegramId);
   try {
     return await prisma.$transaction(async (tx) => {
-      await assertTagsExist(tx, ctx.viewer.accountId, record.tagIds);
+      await assertTagsExist(tx, actor.accountId, record.tagIds);
       const link = await tx.inviteLink.create({
         data: {
-          accountId: ctx.viewer.accountId,
+          accountId: actor.accountId,
           channelId: record.channel.id,
           chatId: record.channel.telegramId,
           name: record.created.name ?? '',
@@ -119,21 +115,21 @@ async function storeCreatedLink(ctx: Context, query: LinkQuery, record: NewLinkR
       return tx.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
     });
   } catch (error) {
-    await revokeOrphan(ctx, chatId, record.created.inviteLink, error);
+    await revokeOrphan(actor, deps, chatId, record.created.inviteLink, error);
     if (record.idempotencyKey && isUniqueViolation(error)) {
-      const winner = await findByIdempotencyKey(ctx, query, record.idempotencyKey, record.partnerId);
+      const winner = await findByIdempotencyKey(actor, deps, query, record.idempotencyKey, record.partnerId);
       if (winner) return winner;
     }
     throw error;
   }
 }
 
-async function revokeOrphan(ctx: Context, chatId: number, inviteLink: string, cause: unknown) {
+async function revokeOrphan(actor: AccountActor, deps: ServiceDeps, chatId: number, inviteLink: string, cause: unknown) {
   try {
-    await ctx.app.telegram.revokeInviteLink(chatId, inviteLink);
-    ctx.log.warn({ chatId, inviteLink, err: cause }, 'storing a created invite link failed; revoked it in Telegram');
+    await deps.telegram.revokeInviteLink(chatId, inviteLink);
+    deps.log.warn({ chatId, inviteLink, err: cause }, 'storing a created invite link failed; revoked it in Telegram');
   } catch (revokeError) {
-    ctx.log.error(
+    deps.log.error(
       { chatId, inviteLink, err: cause, revokeError },
       'storing a created invite link failed and revoking it failed too: revoke it by hand',
     );
@@ -145,29 +141,29 @@ async function revokeOrphan(ctx: Context, chatId: number, inviteLink: string, ca
  * a link for another partner (or for no partner) is a CONFLICT: a retry never hands over a link
  * the caller could not have created.
  */
-async function findByIdempotencyKey(ctx: Context, query: LinkQuery, idempotencyKey: string, partnerId: string | null) {
-  const where = { accountId_idempotencyKey: { accountId: ctx.viewer.accountId, idempotencyKey } };
-  const existing = await ctx.app.db.prisma.inviteLink.findUnique({ where, select: { partnerId: true } });
+async function findByIdempotencyKey(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, idempotencyKey: string, partnerId: string | null) {
+  const where = { accountId_idempotencyKey: { accountId: actor.accountId, idempotencyKey } };
+  const existing = await deps.db.prisma.inviteLink.findUnique({ where, select: { partnerId: true } });
   if (!existing) return null;
   if (existing.partnerId !== partnerId) {
     throw conflict('This idempotencyKey was already used for another invite link', { reason: 'IDEMPOTENCY_KEY_IN_USE' });
   }
-  return ctx.app.db.prisma.inviteLink.findUnique({ ...query, where });
+  return deps.db.prisma.inviteLink.findUnique({ ...query, where });
 }
 
-async function precheckCreate(ctx: Context, channelId: number, tagIds: readonly string[]) {
-  const channel = await findChannel(ctx, channelId);
-  await assertTagsExist(ctx.app.db.prisma, ctx.viewer.accountId, tagIds);
+async function precheckCreate(actor: AccountActor, deps: ServiceDeps, channelId: number, tagIds: readonly string[]) {
+  const channel = await findChannel(actor, deps, channelId);
+  await assertTagsExist(deps.db.prisma, actor.accountId, tagIds);
   return channel;
 }
 
 export async function createRegularLink(
-  ctx: Context,
+  actor: AccountActor, deps: ServiceDeps,
   query: LinkQuery,
   input: CreateRegularLinkInput,
   partnerId: string | null = null,
 ) {
-  if (partnerId === null) requireFullToken(ctx);
+  if (partnerId === null) requireFullToken(actor);
   const fields: RegularLinkFields = {
     name: input.name,
     expireDate: input.expireDate ?? null,
@@ -176,15 +172,15 @@ export async function createRegularLink(
   };
   const errors = regularLinkErrors(fields);
   if (errors.length) throw validationFailed(errors);
-  return createLink(ctx, query, { ...input, kind: 'REGULAR', partnerId }, () =>
-    ctx.app.telegram.createInviteLink(input.channelId, fields),
+  return createLink(actor, deps, query, { ...input, kind: 'REGULAR', partnerId }, () =>
+    deps.telegram.createInviteLink(input.channelId, fields),
   );
 }
 
-export async function createSubscriptionLink(ctx: Context, query: LinkQuery, input: CreateSubscriptionLinkInput) {
-  requireFullToken(ctx);
-  return createLink(ctx, query, { ...input, kind: 'SUBSCRIPTION', partnerId: null }, () =>
-    ctx.app.telegram.createSubscriptionInviteLink(input.channelId, {
+export async function createSubscriptionLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, input: CreateSubscriptionLinkInput) {
+  requireFullToken(actor);
+  return createLink(actor, deps, query, { ...input, kind: 'SUBSCRIPTION', partnerId: null }, () =>
+    deps.telegram.createSubscriptionInviteLink(input.channelId, {
       name: input.name,
       subscriptionPeriod: input.subscriptionPeriod ?? SUBSCRIPTION_PERIOD_SECONDS,
       subscriptionPrice: input.subscriptionPrice,
@@ -203,19 +199,19 @@ interface CreateLinkRequest {
 
 /** Checks what can be checked locally, creates the link in Telegram, then stores it. */
 async function createLink(
-  ctx: Context,
+  actor: AccountActor, deps: ServiceDeps,
   query: LinkQuery,
   request: CreateLinkRequest,
   createInTelegram: () => Promise<TelegramInviteLink>,
 ) {
   if (request.idempotencyKey) {
-    const existing = await findByIdempotencyKey(ctx, query, request.idempotencyKey, request.partnerId);
+    const existing = await findByIdempotencyKey(actor, deps, query, request.idempotencyKey, request.partnerId);
     if (existing) return existing;
   }
   const tagIds = [...new Set(request.tagIds ?? [])];
-  const channel = await precheckCreate(ctx, request.channelId, tagIds);
+  const channel = await precheckCreate(actor, deps, request.channelId, tagIds);
   const created = await createInTelegram();
-  return storeCreatedLink(ctx, query, {
+  return storeCreatedLink(actor, deps, query, {
     channel,
     created,
     kind: request.kind,
@@ -228,9 +224,9 @@ async function createLink(
 
 const given = <T>(value: T | null | undefined): value is T | null => value !== undefined;
 
-export async function updateInviteLink(ctx: Context, query: LinkQuery, input: UpdateInviteLinkInput) {
-  requireFullToken(ctx);
-  const link = await findOwnedLink(ctx, input.id, input.channelId);
+export async function updateInviteLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, input: UpdateInviteLinkInput) {
+  requireFullToken(actor);
+  const link = await findOwnedLink(actor, deps, input.id, input.channelId);
   if (link.isRevoked) throw conflict('A revoked invite link cannot be edited', { reason: 'LINK_REVOKED' });
   const errors: FieldError[] = [];
   if (input.name === null) errors.push({ path: ['input', 'name'], message: 'cannot be null' });
@@ -267,18 +263,18 @@ export async function updateInviteLink(ctx: Context, query: LinkQuery, input: Up
     }
   }
   const tagIds = input.tagIds ? [...new Set(input.tagIds)] : null;
-  if (tagIds) await assertTagsExist(ctx.app.db.prisma, ctx.viewer.accountId, tagIds);
+  if (tagIds) await assertTagsExist(deps.db.prisma, actor.accountId, tagIds);
 
   const chatId = Number(link.chatId);
   let edited: TelegramInviteLink | null = null;
   if (telegramChanged) {
     edited =
       link.kind === 'SUBSCRIPTION'
-        ? await ctx.app.telegram.editSubscriptionInviteLink(chatId, link.inviteLink, next.name)
-        : await ctx.app.telegram.editInviteLink(chatId, link.inviteLink, next);
+        ? await deps.telegram.editSubscriptionInviteLink(chatId, link.inviteLink, next.name)
+        : await deps.telegram.editInviteLink(chatId, link.inviteLink, next);
   }
   try {
-    return await ctx.app.db.prisma.$transaction(async (tx) => {
+    return await deps.db.prisma.$transaction(async (tx) => {
       if (tagIds) {
         await tx.inviteLinkTag.deleteMany({ where: { inviteLinkId: link.id } });
         await tx.inviteLinkTag.createMany({ data: tagIds.map((tagId) => ({ inviteLinkId: link.id, channelId: link.channelId, tagId })) });
@@ -301,33 +297,33 @@ export async function updateInviteLink(ctx: Context, query: LinkQuery, input: Up
       });
     });
   } catch (error) {
-    if (edited) await restoreTelegramFields(ctx, link, error);
+    if (edited) await restoreTelegramFields(actor, deps, link, error);
     throw error;
   }
 }
 
 /** Puts the previous values back in Telegram when the database refused an edit Telegram accepted. */
 async function restoreTelegramFields(
-  ctx: Context,
+  actor: AccountActor, deps: ServiceDeps,
   link: { chatId: bigint; inviteLink: string; kind: string; name: string; expireDate: Date | null; memberLimit: number | null; createsJoinRequest: boolean },
   cause: unknown,
 ) {
   const chatId = Number(link.chatId);
   try {
-    if (link.kind === 'SUBSCRIPTION') await ctx.app.telegram.editSubscriptionInviteLink(chatId, link.inviteLink, link.name);
-    else await ctx.app.telegram.editInviteLink(chatId, link.inviteLink, link);
-    ctx.log.warn({ chatId, inviteLink: link.inviteLink, err: cause }, 'storing an edit failed; restored the link in Telegram');
+    if (link.kind === 'SUBSCRIPTION') await deps.telegram.editSubscriptionInviteLink(chatId, link.inviteLink, link.name);
+    else await deps.telegram.editInviteLink(chatId, link.inviteLink, link);
+    deps.log.warn({ chatId, inviteLink: link.inviteLink, err: cause }, 'storing an edit failed; restored the link in Telegram');
   } catch (restoreError) {
-    ctx.log.error({ chatId, inviteLink: link.inviteLink, err: cause, restoreError }, 'storing an edit failed and restoring Telegram failed too');
+    deps.log.error({ chatId, inviteLink: link.inviteLink, err: cause, restoreError }, 'storing an edit failed and restoring Telegram failed too');
   }
 }
 
-export async function revokeInviteLink(ctx: Context, query: LinkQuery, id: string, channelId: number) {
-  requireFullToken(ctx);
-  const link = await findOwnedLink(ctx, id, channelId);
+export async function revokeInviteLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, id: string, channelId: number) {
+  requireFullToken(actor);
+  const link = await findOwnedLink(actor, deps, id, channelId);
   if (!link.isRevoked) {
-    await ctx.app.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
-    await ctx.app.db.prisma.inviteLink.update({ where: { id: link.id }, data: { isRevoked: true, updatedAt: new Date() } });
+    await deps.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
+    await deps.db.prisma.inviteLink.update({ where: { id: link.id }, data: { isRevoked: true, updatedAt: new Date() } });
   }
-  return ctx.app.db.prisma.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
+  return deps.db.prisma.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
 }

@@ -1,15 +1,27 @@
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Context } from '../context.ts';
+import type { AccountActor } from '../auth/actor.ts';
+import type { ServiceDeps } from './deps.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import { accountScope, requireFullToken } from './access.ts';
+import { accountScope, requireFullToken } from '../auth/access.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 
+type PartnerQuery = { select?: Prisma.PartnerSelect; include?: Prisma.PartnerInclude };
+
+/** The account's partners; a partner token sees its own partner only. */
+export const listPartners = (actor: AccountActor, deps: ServiceDeps, query: PartnerQuery) =>
+  deps.db.prisma.partner.findMany({
+    ...query,
+    where: { ...accountScope(actor), ...(actor.partnerId !== null ? { id: actor.partnerId } : {}) },
+    orderBy: [{ externalId: 'asc' }],
+  });
+
 export async function createPartner(
-  ctx: Context,
-  query: { select?: Prisma.PartnerSelect; include?: Prisma.PartnerInclude },
+  actor: AccountActor,
+  deps: ServiceDeps,
+  query: PartnerQuery,
   input: { externalId: number; title: string },
 ) {
-  requireFullToken(ctx);
+  requireFullToken(actor);
   const title = input.title.trim();
   // Seed 000's 400: "Partner title incorrect or does not exist".
   if (title.length === 0 || title.length > 255) {
@@ -18,7 +30,7 @@ export async function createPartner(
     });
   }
   try {
-    return await ctx.app.db.prisma.partner.create({ ...query, data: { ...accountScope(ctx), externalId: input.externalId, title } });
+    return await deps.db.prisma.partner.create({ ...query, data: { ...accountScope(actor), externalId: input.externalId, title } });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(`Partner with external id ${input.externalId} already exists`);
     throw error;
@@ -26,12 +38,12 @@ export async function createPartner(
 }
 
 /** The partner behind `externalId` in this account; a partner token may only name its own partner. */
-export async function findPartnerByExternalId(ctx: Context, externalId: number) {
-  const partner = await ctx.app.db.prisma.partner.findUnique({
-    where: { accountId_externalId: { accountId: ctx.viewer.accountId, externalId } },
+export async function findPartnerByExternalId(actor: AccountActor, deps: ServiceDeps, externalId: number) {
+  const partner = await deps.db.prisma.partner.findUnique({
+    where: { accountId_externalId: { accountId: actor.accountId, externalId } },
     select: { id: true, title: true },
   });
-  if (!partner || (ctx.viewer.partnerId !== null && ctx.viewer.partnerId !== partner.id)) {
+  if (!partner || (actor.partnerId !== null && actor.partnerId !== partner.id)) {
     throw notFound(`Partner with id=${externalId} not found`);
   }
   return partner;

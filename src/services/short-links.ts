@@ -2,11 +2,12 @@ import DataLoader from 'dataloader';
 // uuid's v7 is monotonic within a process: rows made for one call sort in input order.
 import { v7 as monotonicUuidV7 } from 'uuid';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Context } from '../context.ts';
+import type { AccountActor } from '../auth/actor.ts';
+import type { ServiceDeps } from './deps.ts';
 import { AMOCRM_SHORT_LINKS_PER_REQUEST, type AmoShortLinkResult } from '../adapters/amocrm.ts';
 import { AppError, notFound, upstreamError, validationFailed, type FieldError } from '../errors.ts';
-import { uuid } from '../schema/validation.ts';
-import { requireFullToken } from './access.ts';
+import { uuid } from './input-rules.ts';
+import { requireFullToken } from '../auth/access.ts';
 
 export const MAX_SHORT_LINKS_PER_CALL = 1000;
 const MAX_URL_LENGTH = 2048;
@@ -43,32 +44,25 @@ export interface ShortLinksOutcome {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Batching: one DataLoader per GraphQL request (the context object), created on first use. It
-// coalesces every item enqueued in the same tick into amoCRM requests of at most 250, in order.
+// Batching: one DataLoader per operation, created with it. It coalesces every item enqueued in the
+// same tick into amoCRM requests of at most 250, in order.
 // ---------------------------------------------------------------------------------------------
 
-const loaders = new WeakMap<Context, DataLoader<ShortLinkKey, ItemOutcome>>();
-
-export function shortLinkLoader(ctx: Context): DataLoader<ShortLinkKey, ItemOutcome> {
-  let loader = loaders.get(ctx);
-  if (!loader) {
-    loader = new DataLoader((keys) => createBatch(ctx, keys), {
-      maxBatchSize: AMOCRM_SHORT_LINKS_PER_REQUEST,
-      // Each item is its own link, even with the same url and contact.
-      cache: false,
-    });
-    loaders.set(ctx, loader);
-  }
-  return loader;
+function shortLinkLoader(actor: AccountActor, deps: ServiceDeps): DataLoader<ShortLinkKey, ItemOutcome> {
+  return new DataLoader((keys) => createBatch(actor, deps, keys), {
+    maxBatchSize: AMOCRM_SHORT_LINKS_PER_REQUEST,
+    // Each item is its own link, even with the same url and contact.
+    cache: false,
+  });
 }
 
 /** One amoCRM request; the links it made are stored at once, so a later failing batch loses nothing. */
-async function createBatch(ctx: Context, keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
+async function createBatch(actor: AccountActor, deps: ServiceDeps, keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
   let results: AmoShortLinkResult[];
   try {
-    results = await requireAmoCrm(ctx).createShortLinks(keys.map((key) => ({ url: key.url, entityType: 'contacts', entityId: key.entityId })));
+    results = await requireAmoCrm(deps).createShortLinks(keys.map((key) => ({ url: key.url, entityType: 'contacts', entityId: key.entityId })));
   } catch (error) {
-    if (!(error instanceof AppError)) ctx.log.error({ err: error }, 'amoCRM adapter failed');
+    if (!(error instanceof AppError)) deps.log.error({ err: error }, 'amoCRM adapter failed');
     const mapped = error instanceof AppError ? error : upstreamError('amoCRM call failed');
     return keys.map(() => ({ ok: false, error: mapped, scope: 'batch' }));
   }
@@ -79,7 +73,7 @@ async function createBatch(ctx: Context, keys: readonly ShortLinkKey[]): Promise
     const id = monotonicUuidV7();
     rows.push({
       id,
-      accountId: ctx.viewer.accountId,
+      accountId: actor.accountId,
       inviteLinkId: key.inviteLinkId,
       url: result.url,
       targetUrl: key.url,
@@ -91,17 +85,17 @@ async function createBatch(ctx: Context, keys: readonly ShortLinkKey[]): Promise
   });
   if (rows.length > 0) {
     try {
-      await ctx.app.db.prisma.shortLink.createMany({ data: rows });
+      await deps.db.prisma.shortLink.createMany({ data: rows });
     } catch (error) {
-      ctx.log.error({ err: error, created: rows.length }, 'amoCRM made short links that could not be stored');
+      deps.log.error({ err: error, created: rows.length }, 'amoCRM made short links that could not be stored');
       throw error;
     }
   }
   return outcomes;
 }
 
-const requireAmoCrm = (ctx: Context) => {
-  const gateway = ctx.app.amocrm;
+const requireAmoCrm = (deps: ServiceDeps) => {
+  const gateway = deps.amocrm;
   if (!gateway) throw upstreamError('amoCRM short links are not configured on this server', { reason: 'AMOCRM_NOT_CONFIGURED' });
   return gateway;
 };
@@ -119,7 +113,7 @@ function parseHttpUrl(value: URL | string): URL | undefined {
   }
 }
 
-export async function validateShortLinkInput(ctx: Context, input: readonly ShortLinkInput[]): Promise<ShortLinkKey[]> {
+export async function validateShortLinkInput(actor: AccountActor, deps: ServiceDeps, input: readonly ShortLinkInput[]): Promise<ShortLinkKey[]> {
   if (input.length > MAX_SHORT_LINKS_PER_CALL) {
     throw validationFailed([
       { path: ['input'], message: `at most ${MAX_SHORT_LINKS_PER_CALL} items per call (got ${input.length}); split the list` },
@@ -147,8 +141,8 @@ export async function validateShortLinkInput(ctx: Context, input: readonly Short
 
   const linkIds = [...new Set(keys.map((key) => key.inviteLinkId).filter((id): id is string => id !== null))];
   if (linkIds.length > 0) {
-    const found = await ctx.app.db.prisma.inviteLink.findMany({
-      where: { id: { in: linkIds }, accountId: ctx.viewer.accountId },
+    const found = await deps.db.prisma.inviteLink.findMany({
+      where: { id: { in: linkIds }, accountId: actor.accountId },
       select: { id: true },
     });
     const known = new Set(found.map((link) => link.id));
@@ -164,7 +158,7 @@ export async function validateShortLinkInput(ctx: Context, input: readonly Short
 // graphql-js runs mutation fields one after another and completes each (its payload's fields
 // included) before it starts the next, so a loader dispatched per field would send a second field's
 // items in requests of their own. The first createShortLinks field of an operation therefore
-// validates every createShortLinks field of that operation (the resolver hands them over with their
+// validates every createShortLinks field of that operation (the schema hands them over with their
 // arguments) and enqueues all their items in one tick: one DataLoader dispatch, split into requests
 // of 250 in operation order. Each field's resolver then waits for its own items. A field whose
 // input is invalid fails on its own when its turn comes, and is never sent; the fields after it are
@@ -177,14 +171,6 @@ export interface ShortLinksField {
   input: readonly ShortLinkInput[];
 }
 
-interface OperationPlan {
-  operation: object;
-  /** Per field, in `fields` order: its items' outcomes, or undefined when it was not enqueued early. */
-  enqueued: Promise<(Promise<ItemOutcome[]> | undefined)[]>;
-  indexOf: Map<string, number>;
-}
-
-const plans = new WeakMap<Context, OperationPlan>();
 const ignore = () => {};
 
 /** A promise nobody may end up awaiting (its field may never run) must not be an unhandled rejection. */
@@ -193,66 +179,66 @@ const handled = <T>(promise: Promise<T>): Promise<T> => {
   return promise;
 };
 
-function enqueue(ctx: Context, keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
-  return shortLinkLoader(ctx)
-    .loadMany(keys)
-    .then((values) =>
+/**
+ * The createShortLinks fields of one operation, every one of them with its input, in execution
+ * order. The first `run` validates and enqueues them all; each field's `run` then waits for its own.
+ */
+export class ShortLinkOperation {
+  private readonly loader: DataLoader<ShortLinkKey, ItemOutcome>;
+  private readonly indexOf: Map<string, number>;
+  private enqueued: Promise<(Promise<ItemOutcome[]> | undefined)[]> | undefined;
+
+  constructor(
+    private readonly actor: AccountActor,
+    private readonly deps: ServiceDeps,
+    private readonly fields: readonly ShortLinksField[],
+  ) {
+    this.loader = shortLinkLoader(actor, deps);
+    this.indexOf = new Map(fields.map((field, index) => [field.key, index]));
+  }
+
+  /** createShortLinks for one field of the operation (or one it did not list: sent alone). */
+  async run(field: ShortLinksField): Promise<ShortLinksOutcome> {
+    requireAmoCrm(this.deps);
+    requireFullToken(this.actor);
+    this.enqueued ??= this.enqueueAll();
+    const index = this.indexOf.get(field.key);
+    this.indexOf.delete(field.key);
+    const planned = index === undefined ? undefined : (await this.enqueued)[index];
+    return summarize(await (planned ?? this.runAlone(field.input)));
+  }
+
+  private enqueueAll() {
+    const validated = this.fields.map((field) => handled(validateShortLinkInput(this.actor, this.deps, field.input)));
+    return Promise.allSettled(validated).then((settled) => {
+      let blocked = false;
+      // All in one tick: the loader sees every item before it dispatches.
+      return settled.map((result) => {
+        if (blocked) return undefined;
+        if (result.status === 'rejected') {
+          blocked = true;
+          return handled(Promise.reject(result.reason as Error));
+        }
+        return handled(this.enqueue(result.value));
+      });
+    });
+  }
+
+  private enqueue(keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
+    return this.loader.loadMany(keys).then((values) =>
       values.map((value) => {
         if (value instanceof Error) throw value;
         return value;
       }),
     );
-}
-
-async function runAlone(ctx: Context, input: readonly ShortLinkInput[]): Promise<ItemOutcome[]> {
-  return enqueue(ctx, await validateShortLinkInput(ctx, input));
-}
-
-function planOperation(ctx: Context, operation: object, fields: readonly ShortLinksField[]): OperationPlan {
-  const validated = fields.map((field) => handled(validateShortLinkInput(ctx, field.input)));
-  const enqueued = Promise.allSettled(validated).then((settled) => {
-    let blocked = false;
-    // All in one tick: the loader sees every item before it dispatches.
-    return settled.map((result) => {
-      if (blocked) return undefined;
-      if (result.status === 'rejected') {
-        blocked = true;
-        return handled(Promise.reject(result.reason as Error));
-      }
-      return handled(enqueue(ctx, result.value));
-    });
-  });
-  return { operation, enqueued, indexOf: new Map(fields.map((field, index) => [field.key, index])) };
-}
-
-/**
- * createShortLinks for one field: `operation` identifies the GraphQL operation, and `fields` lists
- * every createShortLinks field in it (this one included) with its input, in execution order.
- */
-export async function createShortLinks(
-  ctx: Context,
-  field: ShortLinksField & { operation: object; fields: () => readonly ShortLinksField[] },
-): Promise<ShortLinksOutcome> {
-  requireAmoCrm(ctx);
-  requireFullToken(ctx);
-  let plan = plans.get(ctx);
-  if (plan?.operation !== field.operation) {
-    let fields: readonly ShortLinksField[];
-    try {
-      fields = field.fields().map((other) => (other.key === field.key ? field : other));
-      if (!fields.some((other) => other.key === field.key)) fields = [field];
-    } catch (error) {
-      ctx.log.warn({ err: error }, 'could not read the other createShortLinks fields; sending this one alone');
-      fields = [field];
-    }
-    plan = planOperation(ctx, field.operation, fields);
-    plans.set(ctx, plan);
   }
-  const index = plan.indexOf.get(field.key);
-  plan.indexOf.delete(field.key);
-  const planned = index === undefined ? undefined : (await plan.enqueued)[index];
-  const outcomes = await (planned ?? runAlone(ctx, field.input));
 
+  private async runAlone(input: readonly ShortLinkInput[]): Promise<ItemOutcome[]> {
+    return this.enqueue(await validateShortLinkInput(this.actor, this.deps, input));
+  }
+}
+
+function summarize(outcomes: ItemOutcome[]): ShortLinksOutcome {
   const failures: ShortLinkFailure[] = [];
   const ids = outcomes.map((outcome, index) => {
     if (outcome.ok) return outcome.id;
@@ -260,7 +246,7 @@ export async function createShortLinks(
     return null;
   });
   // Nothing made, and only because amoCRM requests failed as a whole: the error itself, with its
-  // extensions (retryAfter, reason), says more than a failure per item.
+  // details (retryAfter, reason), says more than a failure per item.
   const firstBatchError = outcomes.find((outcome) => !outcome.ok && outcome.scope === 'batch');
   if (firstBatchError && !firstBatchError.ok && outcomes.every((outcome) => !outcome.ok && outcome.scope === 'batch')) {
     throw firstBatchError.error;
@@ -269,13 +255,13 @@ export async function createShortLinks(
 }
 
 /** The stored rows, in input order, selected as the client asked (one query, no N+1). */
-export async function loadShortLinks(ctx: Context, query: ShortLinkQuery, outcome: ShortLinksOutcome) {
+export async function loadShortLinks(actor: AccountActor, deps: ServiceDeps, query: ShortLinkQuery, outcome: ShortLinksOutcome) {
   const ids = outcome.ids.filter((id): id is string => id !== null);
   const rows =
     ids.length > 0
-      ? ((await ctx.app.db.prisma.shortLink.findMany({
+      ? ((await deps.db.prisma.shortLink.findMany({
           ...query,
-          where: { id: { in: ids }, accountId: ctx.viewer.accountId },
+          where: { id: { in: ids }, accountId: actor.accountId },
         })) as { id: string }[])
       : [];
   const byId = new Map(rows.map((row) => [row.id, row]));

@@ -1,13 +1,24 @@
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Context } from '../context.ts';
+import type { AccountActor } from '../auth/actor.ts';
+import type { ServiceDeps } from './deps.ts';
 import { conflict, notFound } from '../errors.ts';
-import { accountScope, requireFullToken } from './access.ts';
+import { accountScope, requireFullToken } from '../auth/access.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 
-export async function createTagType(ctx: Context, query: { select?: Prisma.TagTypeSelect; include?: Prisma.TagTypeInclude }, name: string) {
-  requireFullToken(ctx);
+type TagTypeQuery = { select?: Prisma.TagTypeSelect; include?: Prisma.TagTypeInclude };
+type TagQuery = { select?: Prisma.TagSelect; include?: Prisma.TagInclude };
+const byName = [{ name: 'asc' as const }, { id: 'asc' as const }];
+
+export const listTagTypes = (actor: AccountActor, deps: ServiceDeps, query: TagTypeQuery) =>
+  deps.db.prisma.tagType.findMany({ ...query, where: accountScope(actor), orderBy: byName });
+
+export const listTags = (actor: AccountActor, deps: ServiceDeps, query: TagQuery) =>
+  deps.db.prisma.tag.findMany({ ...query, where: accountScope(actor), orderBy: byName });
+
+export async function createTagType(actor: AccountActor, deps: ServiceDeps, query: TagTypeQuery, name: string) {
+  requireFullToken(actor);
   try {
-    return await ctx.app.db.prisma.tagType.create({ ...query, data: { ...accountScope(ctx), name } });
+    return await deps.db.prisma.tagType.create({ ...query, data: { ...accountScope(actor), name } });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(`Tag type "${name}" already exists`);
     throw error;
@@ -15,18 +26,19 @@ export async function createTagType(ctx: Context, query: { select?: Prisma.TagTy
 }
 
 export async function createTag(
-  ctx: Context,
-  query: { select?: Prisma.TagSelect; include?: Prisma.TagInclude },
+  actor: AccountActor,
+  deps: ServiceDeps,
+  query: TagQuery,
   input: { name: string; color: string; typeId?: string | null },
 ) {
-  requireFullToken(ctx);
+  requireFullToken(actor);
   if (input.typeId) {
-    const type = await ctx.app.db.prisma.tagType.findFirst({ where: { id: input.typeId, ...accountScope(ctx) }, select: { id: true } });
+    const type = await deps.db.prisma.tagType.findFirst({ where: { id: input.typeId, ...accountScope(actor) }, select: { id: true } });
     if (!type) throw notFound(`Tag type ${input.typeId} not found`);
   }
-  return ctx.app.db.prisma.tag.create({
+  return deps.db.prisma.tag.create({
     ...query,
-    data: { ...accountScope(ctx), name: input.name, color: input.color.toUpperCase(), typeId: input.typeId ?? null },
+    data: { ...accountScope(actor), name: input.name, color: input.color.toUpperCase(), typeId: input.typeId ?? null },
   });
 }
 

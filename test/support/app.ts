@@ -1,16 +1,14 @@
 import { Writable } from 'node:stream';
+import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { App } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createServer, type InviteqlServer } from '../../src/server.ts';
-import { TelegramBotApiAdapter } from '../../src/adapters/telegram.ts';
+import { createServer, type InviteqlServer } from '../../src/http/server.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from '../../src/sandbox/telegram-emulator.ts';
 import { createAccount } from '../../src/services/accounts.ts';
 import { DEMO_CHAT_IDS } from '../../src/sandbox/demo-data.ts';
 import { AmoCrmEmulator, type AmoCrmEmulatorOptions, type AmoTokenPair } from '../../src/sandbox/amocrm-emulator.ts';
-import { connectAmoCrm, type AmoCrmCredentials } from '../../src/services/amocrm-credentials.ts';
+import type { AmoCrmCredentials } from '../../src/services/amocrm-credentials.ts';
 import { randomSecretsKey } from '../../src/services/secret-box.ts';
-import { TokenAuthenticator } from '../../src/services/api-token-cache.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const BOT_TOKEN = '1000000001:test-bot-token-AAAAAAAAAAAAAAAAAAAA';
@@ -56,11 +54,10 @@ export interface TestAppOptions {
   };
 }
 
-/** The server in-process (yoga.fetch) on this file's own database and real Telegram and amoCRM emulators. */
+/** The server in-process (its fetch) on this file's own database and real Telegram and amoCRM emulators. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const telegram = new TelegramEmulator({ botToken: BOT_TOKEN, botUsername: 'inviteql_test_bot', chats: SANDBOX_CHATS });
-  const apiRoot = await telegram.listen();
   const logs: string[] = [];
   const log = createLogger(
     'debug',
@@ -71,39 +68,37 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       },
     }),
   );
-  const config = loadConfig({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_API_ROOT: apiRoot });
-  const adapter = new TelegramBotApiAdapter({
-    token: BOT_TOKEN,
-    apiRoot,
-    timeoutMs: options.telegramTimeoutMs ?? 1000,
-    maxRetries: options.telegramMaxRetries ?? 1,
-    createAnswerWaitMs: options.telegramCreateAnswerWaitMs ?? 5000,
-    log,
+  const setting = (value: number | undefined, fallback: number) => String(value ?? fallback);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    TELEGRAM_TIMEOUT_MS: setting(options.telegramTimeoutMs, 1000),
+    TELEGRAM_MAX_RETRIES: setting(options.telegramMaxRetries, 1),
+    TELEGRAM_CREATE_ANSWER_WAIT_MS: setting(options.telegramCreateAnswerWaitMs, 5000),
+    // The adapter's limit: under the emulator's 7/s.
+    AMOCRM_RATE_LIMIT_PER_SECOND: setting(options.amocrm?.rateLimitPerSecond, 6),
+    AMOCRM_MAX_RETRIES: setting(options.amocrm?.maxRetries, 2),
+    AMOCRM_RETRY_BACKOFF_MS: setting(options.amocrm?.retryBackoffMs, 10),
+    // Generous: the emulator shares this process's event loop with PGlite, and a loaded machine is slow.
+    AMOCRM_TIMEOUT_MS: setting(options.amocrm?.timeoutMs, 30_000),
+    SECRETS_KEY: randomSecretsKey(),
   });
-  const amocrm = new AmoCrmEmulator(options.amocrm?.emulator);
-  const secretsKey = randomSecretsKey();
-  const amocrmConnection = await connectAmoCrm({
-    settings: {
-      baseUrl: await amocrm.listen(),
-      auth: 'oauth',
-      clientId: options.amocrm?.emulator?.clientId ?? 'emulator-client-id',
-      clientSecret: options.amocrm?.emulator?.clientSecret ?? 'emulator-client-secret',
-      redirectUri: options.amocrm?.emulator?.redirectUri ?? 'https://example.test/amocrm/oauth',
-      rateLimitPerSecond: options.amocrm?.rateLimitPerSecond ?? 6,
-      maxRetries: options.amocrm?.maxRetries ?? 2,
-      retryBackoffMs: options.amocrm?.retryBackoffMs ?? 10,
-      // Generous: the emulator shares this process's event loop with PGlite, and a loaded machine is slow.
-      timeoutMs: options.amocrm?.timeoutMs ?? 30_000,
-    },
+  const emulatorOptions = options.amocrm?.emulator;
+  const amocrm = new AmoCrmEmulator(emulatorOptions);
+  const running = await buildApp(config, log, {
     db: database.db,
-    log,
-    secretsKey,
+    telegramEmulator: telegram,
+    amocrmEmulator: {
+      emulator: amocrm,
+      client: {
+        clientId: emulatorOptions?.clientId ?? 'emulator-client-id',
+        clientSecret: emulatorOptions?.clientSecret ?? 'emulator-client-secret',
+        redirectUri: emulatorOptions?.redirectUri ?? 'https://example.test/amocrm/oauth',
+      },
+    },
   });
-  const amocrmInitialPair = amocrm.issueTokenPair();
-  await amocrmConnection.credentials!.save(amocrmInitialPair);
-  const tokens = new TokenAuthenticator(database.db, { ttlMs: config.API_TOKEN_CACHE_TTL_MS, log });
-  await tokens.start();
-  const app: App = Object.freeze({ config, db: database.db, log, telegram: adapter, amocrm: amocrmConnection.gateway, tokens });
+  const app = running.app;
+  const amocrmEmulated = running.amocrmEmulated!;
   const yoga = createServer(app);
 
   return {
@@ -112,9 +107,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     database,
     telegram,
     amocrm,
-    amocrmCredentials: amocrmConnection.credentials!,
-    secretsKey,
-    amocrmInitialPair,
+    amocrmCredentials: amocrmEmulated.credentials,
+    secretsKey: amocrmEmulated.secretsKey,
+    amocrmInitialPair: amocrmEmulated.initialPair,
     logs,
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
@@ -134,9 +129,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
     },
     async close() {
-      await tokens.close();
-      await telegram.close();
-      await amocrm.close();
+      await running.close();
       await database.drop();
     },
   };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import type { Viewer } from '../context.ts';
+import type { Viewer } from './actor.ts';
 import { unauthenticated } from '../errors.ts';
 
 /** A recognisable prefix lets secret scanners find leaked tokens. */
@@ -49,5 +49,5 @@ export const findTokenByHash = (db: Database, tokenHash: string) =>
 export function viewerOfToken(token: StoredToken): Viewer {
   if (!token) throw unauthenticated('Unknown API token');
   if (token.revokedAt) throw unauthenticated('This API token has been revoked');
-  return { accountId: token.accountId, tokenId: token.id, partnerId: token.partnerId };
+  return { kind: 'account', accountId: token.accountId, tokenId: token.id, partnerId: token.partnerId };
 }

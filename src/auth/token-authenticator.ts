@@ -1,5 +1,5 @@
 import type { Database, Unlisten } from '../db/database.ts';
-import type { Viewer } from '../context.ts';
+import type { Viewer } from './actor.ts';
 import type { Logger } from '../logger.ts';
 import { bearerTokenHash, findTokenByHash, viewerOfToken, type StoredToken } from './api-tokens.ts';
 
