@@ -3,6 +3,7 @@ import { ConfigError, isSandbox, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { buildApp } from './app.ts';
 import { createServer } from './http/server.ts';
+import { isLoopbackHost } from './http/loopback.ts';
 
 let config: Config;
 try {
@@ -41,6 +42,11 @@ http.listen(config.PORT, config.HOST, () => {
   ];
   if (running.sandboxToken) {
     lines.push(`  Dev token: ${running.sandboxToken}`, `  Header:    Authorization: Bearer ${running.sandboxToken}`);
+    if (!isLoopbackHost(config.HOST)) {
+      lines.push(
+        `  WARNING:   HOST=${config.HOST} is not loopback: anyone who reaches this port on the network can read the dev token from GraphiQL and act as the demo account.`,
+      );
+    }
   }
   console.log(`${lines.join('\n')}\n`);
 });

@@ -41,6 +41,7 @@ describe('npm start', () => {
         return url && token ? { url, token } : undefined;
       }, `the start-up banner (${stdout})`);
       expect(server.output().stdout).toMatch(/SANDBOX/);
+      expect(server.output().stdout).not.toContain('WARNING');
 
       const health = await fetch(new URL('/healthz', banner.url));
       expect(health.status).toBe(200);
@@ -63,6 +64,19 @@ describe('npm start', () => {
     }
     expect(await server.exited).toBe(0);
     expect(server.output().stdout).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  it('warns in sandbox mode that the dev token is reachable when HOST is not loopback', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'inviteql-start-'));
+    dataDirs.push(dataDir);
+    const server = start({ DATA_DIR: dataDir, PORT: '0', HOST: '0.0.0.0' });
+    try {
+      const banner = await waitFor(() => (/Dev token:/.test(server.output().stdout) ? server.output().stdout : undefined), 'the banner');
+      expect(banner).toMatch(/WARNING: +HOST=0\.0\.0\.0 is not loopback: anyone who reaches this port on the network can read the dev token/);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
   }, 60_000);
 
   it('exits non-zero with a one-line message naming a bad PORT', async () => {
