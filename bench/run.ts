@@ -21,7 +21,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { loadConfig } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
 import { openPglite } from '../src/db/pglite.ts';
-import { countChannelLinks, ensureSeedCatalog, ensureSeedChannel, seedInviteLinks } from '../src/db/seed.ts';
+import { countChannelLinks, ensureSeedCatalog, ensureSeedChannel, seedInviteLinks } from '../src/sandbox/seed-links.ts';
 import { createLogger } from '../src/logger.ts';
 import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-data.ts';
 import { generateTokenSecret } from '../src/auth/api-tokens.ts';

@@ -1,10 +1,9 @@
 // Issue 5's bench line: one createShortLinks call of 1000 contacts through the GraphQL server,
 // against the amoCRM emulator with its real limit (7 requests/s) and our client limit.
 import { performance } from 'node:perf_hooks';
-import type { App } from '../src/app.ts';
+import { buildApp, type App } from '../src/app.ts';
 import { createServer } from '../src/http/server.ts';
 import { AmoCrmEmulator } from '../src/sandbox/amocrm-emulator.ts';
-import { connectAmoCrm } from '../src/services/amocrm-credentials.ts';
 
 export interface ShortLinksMeasurement {
   items: number;
@@ -21,22 +20,17 @@ const CREATE_SHORT_LINKS = /* GraphQL */ `
 `;
 
 export async function measureShortLinks(app: App, token: string, items = 1000): Promise<ShortLinksMeasurement> {
-  const emulator = new AmoCrmEmulator({ longLivedTokens: ['bench-long-lived-token'] });
+  const emulator = new AmoCrmEmulator();
+  // The same App over the same database, with amoCRM as this emulator (its own 7 requests/s limit).
+  const running = await buildApp({ ...app.config, SANDBOX_TOKEN: token }, app.log, {
+    db: app.db,
+    amocrmEmulator: {
+      emulator,
+      client: { clientId: 'emulator-client-id', clientSecret: 'emulator-client-secret', redirectUri: 'https://example.test/amocrm/oauth' },
+    },
+  });
   try {
-    const { gateway } = await connectAmoCrm({
-      settings: {
-        baseUrl: await emulator.listen(),
-        auth: 'long-lived',
-        accessToken: 'bench-long-lived-token',
-        rateLimitPerSecond: app.config.AMOCRM_RATE_LIMIT_PER_SECOND,
-        maxRetries: app.config.AMOCRM_MAX_RETRIES,
-        retryBackoffMs: app.config.AMOCRM_RETRY_BACKOFF_MS,
-        timeoutMs: app.config.AMOCRM_TIMEOUT_MS,
-      },
-      db: app.db,
-      log: app.log,
-    });
-    const server = createServer({ ...app, amocrm: gateway });
+    const server = createServer(running.app);
     const input = Array.from({ length: items }, (_, index) => ({
       url: `https://t.me/+bench${index}`,
       entityId: 100_000 + index,
@@ -61,6 +55,6 @@ export async function measureShortLinks(app: App, token: string, items = 1000): 
       failures: body.data.createShortLinks.failures.length,
     };
   } finally {
-    await emulator.close();
+    await running.close();
   }
 }

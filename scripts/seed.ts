@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
-import { seedInviteLinks } from '../src/db/seed.ts';
+import { seedInviteLinks } from '../src/sandbox/seed-links.ts';
 import { DEMO_CHAT_IDS } from '../src/sandbox/demo-data.ts';
 
 const usage = 'usage: npm run seed -- --links N [--channel <telegram chat id, default -1001000000001>]';

@@ -149,7 +149,6 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
   });
   let settings = amoCrmSettingsFromConfig(config);
   let emulator: AmoCrmEmulator | undefined;
-  let ownEmulator = false;
   if (!settings && parts.amocrmEmulator) {
     emulator = parts.amocrmEmulator.emulator;
     settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), parts.amocrmEmulator.client);
@@ -157,7 +156,6 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
     const client = { clientId: 'inviteql-sandbox', clientSecret: randomBytes(24).toString('base64url'), redirectUri: 'http://localhost/amocrm/oauth' };
     emulator = new AmoCrmEmulator(client);
     settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), client);
-    ownEmulator = true;
   }
   if (!settings) return undefined;
   if (emulator) {
@@ -174,13 +172,11 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
     const initialPair = emulator.issueTokenPair();
     await connection.credentials.save(initialPair);
     emulated = { emulator, credentials: connection.credentials, initialPair, secretsKey: secretsKey! };
-    if (ownEmulator) {
-      const baseUrl = settings.baseUrl;
-      // Its row is useless after this process (new port, new key): remove it before the database closes.
-      closers.splice(closers.length - 1, 0, async () => {
-        await db.prisma.amoCrmCredential.deleteMany({ where: { baseUrl } }).catch(() => {});
-      });
-    }
+    const baseUrl = settings.baseUrl;
+    // Its row is useless once the emulator stops (new port, new tokens): remove it before the database closes.
+    closers.splice(parts.db ? closers.length : closers.length - 1, 0, async () => {
+      await db.prisma.amoCrmCredential.deleteMany({ where: { baseUrl } }).catch(() => {});
+    });
   }
   log.info({ baseUrl: settings.baseUrl, auth: settings.auth, emulated: emulator !== undefined }, 'amoCRM short links enabled');
   return { gateway: connection.gateway, emulated };

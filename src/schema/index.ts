@@ -1,14 +1,21 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.ts';
-import './partner.ts';
-import './channel.ts';
-import './tag.ts';
-import './invite-link.ts';
-import './short-link.ts';
-import './api-token.ts';
-import { builder } from './builder.ts';
+import { createBuilder } from './builder.ts';
+import { addPartnerTypes } from './partner.ts';
+import { addChannelTypes } from './channel.ts';
+import { addTagTypes } from './tag.ts';
+import { addInviteLinkTypes } from './invite-link.ts';
+import { addShortLinkTypes } from './short-link.ts';
+import { addApiTokenTypes } from './api-token.ts';
 
-/** The GraphQL schema, as the server and schema.graphql print it. */
-export function buildSchema(_config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
+/** The GraphQL schema, as the server serves it and schema.graphql prints it. */
+export function buildSchema(config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
+  const builder = createBuilder(config);
+  addPartnerTypes(builder);
+  addChannelTypes(builder);
+  const { Tag } = addTagTypes(builder);
+  addInviteLinkTypes(builder, { Tag });
+  addShortLinkTypes(builder);
+  addApiTokenTypes(builder);
   return builder.toSchema({ sortSchema: false });
 }

@@ -1,30 +1,32 @@
-import { builder } from './builder.ts';
 import { createPartner, listPartners } from '../services/partners.ts';
 import { positiveInt } from '../services/input-rules.ts';
+import type { Builder } from './builder.ts';
 
-builder.prismaObject('Partner', {
-  select: { id: true },
-  fields: (t) => ({
-    id: t.exposeID('id'),
-    externalId: t.exposeInt('externalId'),
-    title: t.exposeString('title'),
-  }),
-});
+export function addPartnerTypes(builder: Builder) {
+  builder.prismaObject('Partner', {
+    select: { id: true },
+    fields: (t) => ({
+      id: t.exposeID('id'),
+      externalId: t.exposeInt('externalId'),
+      title: t.exposeString('title'),
+    }),
+  });
 
-builder.queryFields((t) => ({
-  partners: t.prismaField({
-    type: ['Partner'],
-    resolve: (query, _root, _args, ctx) => listPartners(ctx.viewer, ctx.deps, query),
-  }),
-}));
+  builder.queryFields((t) => ({
+    partners: t.prismaField({
+      type: ['Partner'],
+      resolve: (query, _root, _args, ctx) => listPartners(ctx.viewer, ctx.deps, query),
+    }),
+  }));
 
-builder.mutationFields((t) => ({
-  createPartner: t.prismaField({
-    type: 'Partner',
-    args: {
-      externalId: t.arg.int({ required: true, validate: positiveInt }),
-      title: t.arg.string({ required: true }),
-    },
-    resolve: (query, _root, args, ctx) => createPartner(ctx.viewer, ctx.deps, query, args),
-  }),
-}));
+  builder.mutationFields((t) => ({
+    createPartner: t.prismaField({
+      type: 'Partner',
+      args: {
+        externalId: t.arg.int({ required: true, validate: positiveInt }),
+        title: t.arg.string({ required: true }),
+      },
+      resolve: (query, _root, args, ctx) => createPartner(ctx.viewer, ctx.deps, query, args),
+    }),
+  }));
+}

@@ -8,7 +8,6 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { builder } from './builder.ts';
 import {
   loadShortLinks,
   ShortLinkOperation,
@@ -16,22 +15,7 @@ import {
   type ShortLinksField,
 } from '../services/short-links.ts';
 import type { Context } from './context.ts';
-
-const ShortLinkEntityType = builder.enumType('ShortLinkEntityType', { values: ['CONTACTS'] as const });
-
-export const ShortLink = builder.prismaObject('ShortLink', {
-  select: { id: true },
-  fields: (t) => ({
-    id: t.exposeID('id'),
-    url: t.expose('url', { type: 'URL', description: 'The short link returned by amoCRM' }),
-    targetUrl: t.expose('targetUrl', { type: 'URL', description: 'The page it leads to' }),
-    accountId: t.exposeInt('amoAccountId', { description: 'amoCRM account id' }),
-    entityType: t.expose('entityType', { type: ShortLinkEntityType }),
-    entityId: t.exposeInt('entityId', { description: 'amoCRM contact id' }),
-    inviteLink: t.relation('inviteLink', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-  }),
-});
+import type { Builder } from './builder.ts';
 
 interface ShortLinkFailureShape {
   index: number;
@@ -39,39 +23,10 @@ interface ShortLinkFailureShape {
   message: string;
 }
 
-const ShortLinkFailure = builder.objectRef<ShortLinkFailureShape>('ShortLinkFailure').implement({
-  fields: (t) => ({
-    index: t.exposeInt('index', { description: 'Position in the input list' }),
-    code: t.exposeString('code'),
-    message: t.exposeString('message'),
-  }),
-});
-
 interface CreateShortLinksPayloadShape {
   shortLinks: (object | null)[];
   failures: ShortLinkFailureShape[];
 }
-
-const CreateShortLinksPayload = builder.objectRef<CreateShortLinksPayloadShape>('CreateShortLinksPayload').implement({
-  fields: (t) => ({
-    shortLinks: t.field({
-      type: [ShortLink],
-      nullable: { list: false, items: true },
-      description: 'One per input item, in input order; null where that item failed',
-      resolve: (payload) => payload.shortLinks as never,
-    }),
-    failures: t.field({ type: [ShortLinkFailure], resolve: (payload) => payload.failures }),
-  }),
-});
-
-const ShortLinkInput = builder.inputType('ShortLinkInput', {
-  fields: (t) => ({
-    url: t.field({ type: 'URL', required: true }),
-    entityType: t.field({ type: ShortLinkEntityType, defaultValue: 'CONTACTS' }),
-    entityId: t.int({ required: true }),
-    inviteLinkId: t.id(),
-  }),
-});
 
 /**
  * Every field of this operation that runs the same mutation field as `info` (aliases included),
@@ -129,15 +84,62 @@ function shortLinkOperation(ctx: Context, info: GraphQLResolveInfo): ShortLinkOp
   return entry.batch;
 }
 
-builder.mutationFields((t) => ({
-  createShortLinks: t.field({
-    type: CreateShortLinksPayload,
-    description:
-      'amoCRM POST /api/v4/short_links: one short link per contact, in input order; at most 1000 items. The createShortLinks fields of one operation are sent together, 250 per amoCRM request.',
-    args: { input: t.arg({ type: [ShortLinkInput], required: true }) },
-    resolve: async (_root, args, ctx, info) => {
-      const outcome = await shortLinkOperation(ctx, info).run({ key: String(info.path.key), input: args.input });
-      return loadShortLinks(ctx.viewer, ctx.deps, queryFromInfo({ context: ctx, info, path: ['shortLinks'] }), outcome);
-    },
-  }),
-}));
+export function addShortLinkTypes(builder: Builder) {
+  const ShortLinkEntityType = builder.enumType('ShortLinkEntityType', { values: ['CONTACTS'] as const });
+
+  const ShortLink = builder.prismaObject('ShortLink', {
+    select: { id: true },
+    fields: (t) => ({
+      id: t.exposeID('id'),
+      url: t.expose('url', { type: 'URL', description: 'The short link returned by amoCRM' }),
+      targetUrl: t.expose('targetUrl', { type: 'URL', description: 'The page it leads to' }),
+      accountId: t.exposeInt('amoAccountId', { description: 'amoCRM account id' }),
+      entityType: t.expose('entityType', { type: ShortLinkEntityType }),
+      entityId: t.exposeInt('entityId', { description: 'amoCRM contact id' }),
+      inviteLink: t.relation('inviteLink', { nullable: true }),
+      createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    }),
+  });
+
+  const ShortLinkFailure = builder.objectRef<ShortLinkFailureShape>('ShortLinkFailure').implement({
+    fields: (t) => ({
+      index: t.exposeInt('index', { description: 'Position in the input list' }),
+      code: t.exposeString('code'),
+      message: t.exposeString('message'),
+    }),
+  });
+
+  const CreateShortLinksPayload = builder.objectRef<CreateShortLinksPayloadShape>('CreateShortLinksPayload').implement({
+    fields: (t) => ({
+      shortLinks: t.field({
+        type: [ShortLink],
+        nullable: { list: false, items: true },
+        description: 'One per input item, in input order; null where that item failed',
+        resolve: (payload) => payload.shortLinks as never,
+      }),
+      failures: t.field({ type: [ShortLinkFailure], resolve: (payload) => payload.failures }),
+    }),
+  });
+
+  const ShortLinkInput = builder.inputType('ShortLinkInput', {
+    fields: (t) => ({
+      url: t.field({ type: 'URL', required: true }),
+      entityType: t.field({ type: ShortLinkEntityType, defaultValue: 'CONTACTS' }),
+      entityId: t.int({ required: true }),
+      inviteLinkId: t.id(),
+    }),
+  });
+
+  builder.mutationFields((t) => ({
+    createShortLinks: t.field({
+      type: CreateShortLinksPayload,
+      description:
+        'amoCRM POST /api/v4/short_links: one short link per contact, in input order; at most 1000 items. The createShortLinks fields of one operation are sent together, 250 per amoCRM request.',
+      args: { input: t.arg({ type: [ShortLinkInput], required: true }) },
+      resolve: async (_root, args, ctx, info) => {
+        const outcome = await shortLinkOperation(ctx, info).run({ key: String(info.path.key), input: args.input });
+        return loadShortLinks(ctx.viewer, ctx.deps, queryFromInfo({ context: ctx, info, path: ['shortLinks'] }), outcome);
+      },
+    }),
+  }));
+}

@@ -1,8 +1,8 @@
 // Bulk demo data: many realistic invite links in one channel of the demo (sandbox) account.
 // Used by `npm run seed` and by the benchmark (bench/run.ts). Rows are generated inside the
 // database (INSERT ... SELECT FROM generate_series), so 100,000 links take seconds, not minutes.
-import type { Database } from './database.ts';
-import { DEMO_CHAT_IDS, SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../sandbox/demo-data.ts';
+import type { Database } from '../db/database.ts';
+import { DEMO_CHAT_IDS, SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from './demo-data.ts';
 
 /** Tag types and their tags (name, colour); `type: null` are tags without a type. Tag names are unique. */
 export const SEED_TAGS: { type: string | null; tags: [name: string, color: string][] }[] = [
