@@ -3,7 +3,7 @@ import { isSandbox, type Config } from './config.ts';
 import { Database } from './db/database.ts';
 import type { Logger } from './logger.ts';
 import { TelegramBotApiAdapter, type TelegramGateway } from './adapters/telegram.ts';
-import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm.ts';
+import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
 import { AmoCrmEmulator, type AmoTokenPair } from './sandbox/amocrm-emulator.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { amoCrmSettingsFromConfig, type AmoCrmSettings } from '../src/adapters/amocrm.ts';
+import { amoCrmSettingsFromConfig, type AmoCrmSettings } from '../src/adapters/amocrm/index.ts';
 import { AppError } from '../src/errors.ts';
 import { createServer } from '../src/http/server.ts';
 import { AmoCrmEmulator, type AmoCrmEmulatorOptions } from '../src/sandbox/amocrm-emulator.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AmoCrmTransport, AmoTransportError, mapAmoCrmError } from '../src/adapters/amocrm.ts';
+import { AmoCrmTransport, AmoTransportError, mapAmoCrmError } from '../src/adapters/amocrm/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { AmoCrmEmulator } from '../src/sandbox/amocrm-emulator.ts';
 

@@ -11,7 +11,7 @@ import {
   type AmoCrmTokenSource,
   type AmoGrant,
   type AmoTokenPair,
-} from '../adapters/amocrm.ts';
+} from '../adapters/amocrm/index.ts';
 import { createSecretBox, SecretBoxError, type SecretBox } from './secret-box.ts';
 
 /** A token this close to its expiry is refreshed before use rather than after a 401. */

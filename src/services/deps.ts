@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { TelegramGateway } from '../adapters/telegram.ts';
-import type { AmoCrmGateway } from '../adapters/amocrm.ts';
+import type { AmoCrmGateway } from '../adapters/amocrm/index.ts';
 import type { TokenAuthenticator } from '../auth/token-authenticator.ts';
 
 /** What services work with: the App's long-lived parts, with a logger for the work at hand. */

@@ -4,7 +4,7 @@ import { v7 as monotonicUuidV7 } from 'uuid';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
-import { AMOCRM_SHORT_LINKS_PER_REQUEST, type AmoShortLinkResult } from '../adapters/amocrm.ts';
+import { AMOCRM_SHORT_LINKS_PER_REQUEST, type AmoShortLinkResult } from '../adapters/amocrm/index.ts';
 import { AppError, notFound, upstreamError, validationFailed, type FieldError } from '../errors.ts';
 import { uuid } from './input-rules.ts';
 import { requireFullToken } from '../auth/access.ts';
