@@ -2,6 +2,7 @@
 // Used by `npm run seed` and by the benchmark (bench/run.ts). Rows are generated inside the
 // database (INSERT ... SELECT FROM generate_series), so 100,000 links take seconds, not minutes.
 import type { Database } from '../db/database.ts';
+import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
 import { DEMO_CHAT_IDS, SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from './demo-data.ts';
 
 /** Tag types and their tags (name, colour); `type: null` are tags without a type. Tag names are unique. */
@@ -42,7 +43,6 @@ const NAME_PLACEMENTS = [
 const MEMBER_LIMITS = [1, 5, 10, 50, 100, 500, 1000, 5000];
 const SUBSCRIPTION_PRICES = [50, 99, 150, 250, 300, 500, 1000];
 
-export const SUBSCRIPTION_PERIOD = 2592000;
 
 export interface SeedOptions {
   /** How many links to add. */
@@ -203,7 +203,7 @@ WITH src AS (
     join_request,
     CASE WHEN NOT is_subscription AND r6 < 0.18 THEN created_at + (1 + floor(r7 * 90)) * interval '1 day' END,
     CASE WHEN NOT is_subscription AND NOT join_request AND r8 < 0.12 THEN ${pick(sqlIntArray(MEMBER_LIMITS, 'int'), 'r9')} END,
-    CASE WHEN is_subscription THEN ${SUBSCRIPTION_PERIOD} END,
+    CASE WHEN is_subscription THEN ${TELEGRAM_LIMITS.subscriptionPeriodSeconds} END,
     CASE WHEN is_subscription THEN ${pick(sqlIntArray(SUBSCRIPTION_PRICES, 'int'), 'r9')} END,
     r10 < 0.07,
     r11 < 0.92,

@@ -20,6 +20,7 @@ import {
   uuidList,
 } from '../services/input-rules.ts';
 import type { Context } from './context.ts';
+import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Builder } from './builder.ts';
 import type { addTagTypes } from './tag.ts';
@@ -111,10 +112,10 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
   const CreateInviteLinkInput = builder.inputType('CreateInviteLinkInput', {
     fields: (t) => ({
       channelId: t.field({ type: 'SafeInt', required: true }),
-      name: t.string({ required: true, validate: linkName, description: '1-32 characters' }),
+      name: t.string({ required: true, validate: linkName, description: `1-${TELEGRAM_LIMITS.linkNameMaxLength} characters` }),
       createsJoinRequest: t.boolean({ defaultValue: false }),
       expireDate: t.field({ type: 'DateTime', description: 'In the future' }),
-      memberLimit: t.int({ validate: memberLimit.nullish(), description: '1-99999; not with createsJoinRequest: true' }),
+      memberLimit: t.int({ validate: memberLimit.nullish(), description: `${TELEGRAM_LIMITS.memberLimitMin}-${TELEGRAM_LIMITS.memberLimitMax}; not with createsJoinRequest: true` }),
       budget: t.int({ defaultValue: 0, validate: nonNegativeInt.nullish() }),
       tagIds: t.idList({ defaultValue: [], validate: uuidList.nullish() }),
       idempotencyKey: t.string({
@@ -128,8 +129,8 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
     fields: (t) => ({
       channelId: t.field({ type: 'SafeInt', required: true }),
       name: t.string({ required: true, validate: linkName }),
-      subscriptionPeriod: t.int({ defaultValue: 2592000, validate: subscriptionPeriod.nullish() }),
-      subscriptionPrice: t.int({ required: true, validate: subscriptionPrice, description: '1-10000 Telegram Stars' }),
+      subscriptionPeriod: t.int({ defaultValue: TELEGRAM_LIMITS.subscriptionPeriodSeconds, validate: subscriptionPeriod.nullish() }),
+      subscriptionPrice: t.int({ required: true, validate: subscriptionPrice, description: `${TELEGRAM_LIMITS.subscriptionPriceMinStars}-${TELEGRAM_LIMITS.subscriptionPriceMaxStars} Telegram Stars` }),
       budget: t.int({ defaultValue: 0, validate: nonNegativeInt.nullish() }),
       tagIds: t.idList({ defaultValue: [], validate: uuidList.nullish() }),
       idempotencyKey: t.string({ validate: idempotencyKey.nullish() }),

@@ -2,6 +2,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { notFound, validationFailed, type FieldError } from '../errors.ts';
+import { pageArgs, parseInput, tagGroupRules } from './input-rules.ts';
 
 export type OrderField = 'CREATED_AT' | 'UPDATED_AT' | 'NAME' | 'BUDGET' | 'EXPIRE_DATE' | 'MEMBER_LIMIT';
 export interface InviteLinkOrder {
@@ -61,13 +62,7 @@ export interface TagGroupLookup {
  * what it found to `check`, which throws NOT_FOUND or VALIDATION_FAILED before anything is returned.
  */
 export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
-  const errors: FieldError[] = [];
-  groups.forEach((group, index) => {
-    if (!group.withoutType && (group.tags ?? []).length === 0) {
-      errors.push({ path: ['filter', 'tags', String(index)], message: 'needs at least one tag, or withoutType: true' });
-    }
-  });
-  if (errors.length) throw validationFailed(errors);
+  parseInput(tagGroupRules, groups, ['filter', 'tags']);
 
   const tagIds = [...new Set(groups.flatMap((group) => group.tags ?? []))];
   const typeIds = [...new Set(groups.map((group) => group.tagTypeId).filter((id): id is string => !!id))];
@@ -79,6 +74,7 @@ export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
   });
 
   const check = ({ tags, tagTypes }: TagGroupLookup): void => {
+    const errors: FieldError[] = [];
     const tagTypeOf = new Map(tags.map((tag) => [tag.id, tag.typeId]));
     const knownTypes = new Set(tagTypes.map((type) => type.id));
     const missingType = typeIds.find((id) => !knownTypes.has(id));
@@ -136,10 +132,7 @@ export function tagGroupsCountSql(
 }
 
 export function validatePage(page: number, limit: number): void {
-  const errors: FieldError[] = [];
-  if (!Number.isInteger(page) || page < 1) errors.push({ path: ['page'], message: 'must be 1 or more' });
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) errors.push({ path: ['limit'], message: 'must be between 1 and 100' });
-  if (errors.length) throw validationFailed(errors);
+  parseInput(pageArgs, { page, limit });
 }
 
 /** LIKE and ILIKE take `%`, `_` and `\\` in a pattern as wildcards: escaped, a name is a plain substring. */

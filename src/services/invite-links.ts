@@ -3,14 +3,15 @@ import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { TelegramInviteLink, RegularLinkFields } from '../adapters/telegram.ts';
 import { conflict, notFound, validationFailed, type FieldError } from '../errors.ts';
+import { fieldErrorsOf, inviteLinkUpdateRules, parseInput, regularLinkRules } from './input-rules.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
 import { findChannel } from './channels.ts';
 import { assertTagsExist } from './tags.ts';
 import { partnerScope, requireFullToken } from '../auth/access.ts';
 
 type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
 
-export const SUBSCRIPTION_PERIOD_SECONDS = 2592000;
 
 export interface CreateRegularLinkInput {
   channelId: number;
@@ -45,15 +46,9 @@ export interface UpdateInviteLinkInput {
 }
 
 /** Rules Telegram enforces too, checked first so a bad request never reaches it. */
-export function regularLinkErrors(fields: RegularLinkFields, now = new Date()): FieldError[] {
-  const errors: FieldError[] = [];
-  if (fields.expireDate && fields.expireDate.getTime() <= now.getTime()) {
-    errors.push({ path: ['input', 'expireDate'], message: 'must be in the future' });
-  }
-  if (fields.memberLimit != null && fields.createsJoinRequest) {
-    errors.push({ path: ['input', 'memberLimit'], message: 'cannot be set when createsJoinRequest is true' });
-  }
-  return errors;
+function regularLinkErrors(fields: RegularLinkFields, now = new Date()): FieldError[] {
+  const result = regularLinkRules(now).safeParse(fields);
+  return result.success ? [] : fieldErrorsOf(result.error.issues, ['input']);
 }
 
 /** A link of this account in this channel; a partner token sees only its partner's links. */
@@ -182,7 +177,7 @@ export async function createSubscriptionLink(actor: AccountActor, deps: ServiceD
   return createLink(actor, deps, query, { ...input, kind: 'SUBSCRIPTION', partnerId: null }, () =>
     deps.telegram.createSubscriptionInviteLink(input.channelId, {
       name: input.name,
-      subscriptionPeriod: input.subscriptionPeriod ?? SUBSCRIPTION_PERIOD_SECONDS,
+      subscriptionPeriod: input.subscriptionPeriod ?? TELEGRAM_LIMITS.subscriptionPeriodSeconds,
       subscriptionPrice: input.subscriptionPrice,
     }),
   );
@@ -228,18 +223,7 @@ export async function updateInviteLink(actor: AccountActor, deps: ServiceDeps, q
   requireFullToken(actor);
   const link = await findOwnedLink(actor, deps, input.id, input.channelId);
   if (link.isRevoked) throw conflict('A revoked invite link cannot be edited', { reason: 'LINK_REVOKED' });
-  const errors: FieldError[] = [];
-  if (input.name === null) errors.push({ path: ['input', 'name'], message: 'cannot be null' });
-  if (input.createsJoinRequest === null) errors.push({ path: ['input', 'createsJoinRequest'], message: 'cannot be null' });
-  if (input.budget === null) errors.push({ path: ['input', 'budget'], message: 'cannot be null' });
-  if (link.kind === 'SUBSCRIPTION') {
-    for (const field of ['expireDate', 'memberLimit', 'createsJoinRequest'] as const) {
-      if (given(input[field])) {
-        errors.push({ path: ['input', field], message: 'a subscription link can change only its name, budget and tags' });
-      }
-    }
-  }
-  if (errors.length) throw validationFailed(errors);
+  parseInput(inviteLinkUpdateRules(link.kind), input, ['input']);
 
   const next: RegularLinkFields = {
     name: input.name ?? link.name,

@@ -4,6 +4,7 @@ import type { ServiceDeps } from './deps.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { accountScope, requireFullToken } from '../auth/access.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import { fieldErrorsOf, partnerTitle } from './input-rules.ts';
 
 type PartnerQuery = { select?: Prisma.PartnerSelect; include?: Prisma.PartnerInclude };
 
@@ -22,13 +23,12 @@ export async function createPartner(
   input: { externalId: number; title: string },
 ) {
   requireFullToken(actor);
-  const title = input.title.trim();
-  // Seed 000's 400: "Partner title incorrect or does not exist".
-  if (title.length === 0 || title.length > 255) {
-    throw badRequest('Partner title incorrect: it must be 1-255 characters', {
-      fields: [{ path: ['title'], message: 'must be 1-255 characters' }],
-    });
+  const parsed = partnerTitle.safeParse(input.title);
+  // The partner REST API's 400: "Partner title incorrect or does not exist".
+  if (!parsed.success) {
+    throw badRequest('Partner title incorrect: it must be 1-255 characters', { fields: fieldErrorsOf(parsed.error.issues, ['title']) });
   }
+  const title = parsed.data;
   try {
     return await deps.db.prisma.partner.create({ ...query, data: { ...accountScope(actor), externalId: input.externalId, title } });
   } catch (error) {

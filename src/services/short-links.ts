@@ -5,12 +5,12 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { AMOCRM_SHORT_LINKS_PER_REQUEST, type AmoShortLinkResult } from '../adapters/amocrm/index.ts';
-import { AppError, notFound, upstreamError, validationFailed, type FieldError } from '../errors.ts';
-import { uuid } from './input-rules.ts';
+import { AppError, notFound, upstreamError, validationFailed } from '../errors.ts';
+import { z } from 'zod';
+import { fieldErrorsOf, shortLinkItem } from './input-rules.ts';
 import { requireFullToken } from '../auth/access.ts';
 
 export const MAX_SHORT_LINKS_PER_CALL = 1000;
-const MAX_URL_LENGTH = 2048;
 
 type ShortLinkQuery = { select?: Prisma.ShortLinkSelect; include?: Prisma.ShortLinkInclude };
 
@@ -104,40 +104,19 @@ const requireAmoCrm = (deps: ServiceDeps) => {
 // Validation: the whole call fails before any upstream request.
 // ---------------------------------------------------------------------------------------------
 
-function parseHttpUrl(value: URL | string): URL | undefined {
-  try {
-    const url = value instanceof URL ? value : new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function validateShortLinkInput(actor: AccountActor, deps: ServiceDeps, input: readonly ShortLinkInput[]): Promise<ShortLinkKey[]> {
   if (input.length > MAX_SHORT_LINKS_PER_CALL) {
     throw validationFailed([
       { path: ['input'], message: `at most ${MAX_SHORT_LINKS_PER_CALL} items per call (got ${input.length}); split the list` },
     ]);
   }
-  const errors: FieldError[] = [];
-  const keys = input.map((item, index): ShortLinkKey => {
-    const at = (field: string) => ['input', String(index), field];
-    const url = parseHttpUrl(item.url);
-    if (!url) errors.push({ path: at('url'), message: 'must be an http or https URL' });
-    else if (url.href.length > MAX_URL_LENGTH) errors.push({ path: at('url'), message: `must be at most ${MAX_URL_LENGTH} characters` });
-    if (item.entityType != null && item.entityType !== 'CONTACTS') errors.push({ path: at('entityType'), message: 'must be CONTACTS' });
-    if (!Number.isSafeInteger(item.entityId) || item.entityId <= 0) {
-      errors.push({ path: at('entityId'), message: 'must be a positive integer (an amoCRM contact id)' });
-    }
-    if (item.inviteLinkId != null && !uuid.safeParse(item.inviteLinkId).success) {
-      errors.push({ path: at('inviteLinkId'), message: 'is not a valid id' });
-    }
-    return { url: url?.href ?? '', entityId: item.entityId, inviteLinkId: item.inviteLinkId ?? null };
-  });
-  if (errors.length > 0) {
+  const parsed = z.array(shortLinkItem).safeParse(input);
+  if (!parsed.success) {
+    const errors = fieldErrorsOf(parsed.error.issues, ['input']);
     const shown = errors.slice(0, 5).map((error) => `${error.path.join('.')}: ${error.message}`);
     throw validationFailed(errors, errors.length > shown.length ? `${shown.join('; ')}; and ${errors.length - shown.length} more` : undefined);
   }
+  const keys = parsed.data.map((item): ShortLinkKey => ({ url: item.url.href, entityId: item.entityId, inviteLinkId: item.inviteLinkId ?? null }));
 
   const linkIds = [...new Set(keys.map((key) => key.inviteLinkId).filter((id): id is string => id !== null))];
   if (linkIds.length > 0) {
