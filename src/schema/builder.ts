@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import ValidationPlugin from '@pothos/plugin-validation';
+import StorableTextPlugin from './storable-text-plugin.ts';
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, HexColorCodeResolver, SafeIntResolver, URLResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types.ts';
@@ -23,7 +24,7 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [PrismaPlugin, SimpleObjectsPlugin, ValidationPlugin],
+  plugins: [PrismaPlugin, SimpleObjectsPlugin, ValidationPlugin, StorableTextPlugin],
   prisma: {
     client: (ctx) => ctx.app.db.prisma,
     dmmf: getDatamodel(),
