@@ -1,6 +1,7 @@
 // npm run account:create -- <name>: a new tenant and its first full API token, printed once.
 import { loadConfig } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
+import { exitIfDataDirInUse } from '../src/db/data-dir-lock.ts';
 import { createAccount } from '../src/services/accounts.ts';
 
 const name = process.argv.slice(2).join(' ').trim();
@@ -9,7 +10,7 @@ if (!name) {
   process.exit(1);
 }
 const config = loadConfig();
-const db = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 });
+const db = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 }).catch(exitIfDataDirInUse);
 await db.migrate();
 const { account, secret } = await createAccount(db, name);
 await db.close();

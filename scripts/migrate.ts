@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
+import { exitIfDataDirInUse } from '../src/db/data-dir-lock.ts';
 import { diffMigrationsToSchema, migrationsDir } from '../src/db/migrations.ts';
 import { openPglite, PgliteAdapterFactory } from '../src/db/pglite.ts';
 
@@ -11,7 +12,7 @@ const [command, name] = process.argv.slice(2);
 
 if (command === 'deploy') {
   const config = loadConfig();
-  const database = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 });
+  const database = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 }).catch(exitIfDataDirInUse);
   const applied = await database.migrate();
   await database.close();
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');

@@ -1,9 +1,10 @@
 // npm run seed -- --links N [--channel -1001000000001]
 // Adds N realistic invite links to a channel of the demo (sandbox) account in DATABASE_URL, or in the
-// embedded database in DATA_DIR (stop the server first: only one process may open a PGlite folder).
+// embedded database in DATA_DIR (stop the server first: only one process may open a PGlite folder, and a lock in it says so).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
+import { exitIfDataDirInUse } from '../src/db/data-dir-lock.ts';
 import { seedInviteLinks } from '../src/sandbox/seed-links.ts';
 import { DEMO_CHAT_IDS } from '../src/sandbox/demo-data.ts';
 
@@ -41,8 +42,8 @@ try {
 }
 
 const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.DATA_DIR}`;
+const db = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 }).catch(exitIfDataDirInUse);
 console.log(`Seeding ${links} links into channel ${channelTelegramId} of the demo account, ${where}`);
-const db = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
 try {
   const applied = await db.migrate();
   if (applied.length) console.log(`applied migrations: ${applied.join(', ')}`);

@@ -1,31 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { banner as bannerOf, startServer as start, waitFor } from './support/processes.ts';
 
-const tsx = path.resolve('node_modules/.bin/tsx');
 const dataDirs: string[] = [];
 afterAll(() => dataDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function start(env: Record<string, string>) {
-  const child = spawn(tsx, ['src/main.ts'], { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
-}
-
-async function waitFor<T>(probe: () => T | undefined, what: string): Promise<T> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('npm start', () => {
   it('serves /healthz and an authenticated query from an empty data folder with no configuration', async () => {
@@ -34,12 +14,7 @@ describe('npm start', () => {
     const server = start({ DATA_DIR: dataDir, PORT: '0' });
     try {
       const { stdout } = server.output();
-      const banner = await waitFor(() => {
-        const text = server.output().stdout;
-        const url = /GraphiQL:\s+(\S+)/.exec(text)?.[1];
-        const token = /Dev token:\s+(\S+)/.exec(text)?.[1];
-        return url && token ? { url, token } : undefined;
-      }, `the start-up banner (${stdout})`);
+      const banner = await waitFor(() => bannerOf(server), `the start-up banner (${stdout})`);
       expect(server.output().stdout).toMatch(/SANDBOX/);
       expect(server.output().stdout).not.toContain('WARNING');
 

@@ -2,10 +2,33 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { lockDataDir } from './data-dir-lock.ts';
 
-/** An embedded Postgres with the extensions our migrations use. */
-export function openPglite(dataDir: string, options: Omit<PGliteOptions, 'extensions'> = {}): Promise<PGlite> {
-  return PGlite.create(dataDir, { ...options, extensions: { pg_trgm } });
+/**
+ * An embedded Postgres with the extensions our migrations use. A folder is locked for this
+ * process until the client closes (see data-dir-lock.ts); `memory://` needs no lock.
+ */
+export async function openPglite(dataDir: string, options: Omit<PGliteOptions, 'extensions'> = {}): Promise<PGlite> {
+  const folder = dataDir.startsWith('file://') ? dataDir.slice('file://'.length) : /^[a-z-]+:\/\//.test(dataDir) ? null : dataDir;
+  const lock = folder === null ? null : lockDataDir(folder);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir, { ...options, extensions: { pg_trgm } });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  if (lock) {
+    const close = client.close.bind(client);
+    client.close = async () => {
+      try {
+        await close();
+      } finally {
+        lock.release();
+      }
+    };
+  }
+  return client;
 }
 
 /**

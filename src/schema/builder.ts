@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import ValidationPlugin from '@pothos/plugin-validation';
+import StorableTextPlugin from './storable-text-plugin.ts';
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, HexColorCodeResolver, SafeIntResolver, URLResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types.ts';
@@ -27,7 +28,8 @@ export interface SchemaTypes {
 export function createBuilder(config: Pick<Config, 'NODE_ENV'>) {
   const builder = new SchemaBuilder<SchemaTypes>({
     defaultFieldNullability: false,
-    plugins: [PrismaPlugin, ValidationPlugin],
+    // StorableTextPlugin after ValidationPlugin: it must run its config hook first (Pothos runs them last plugin first).
+    plugins: [PrismaPlugin, ValidationPlugin, StorableTextPlugin],
     prisma: {
       client: (ctx) => ctx.deps.db.prisma,
       dmmf: getDatamodel(),

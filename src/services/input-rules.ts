@@ -114,3 +114,17 @@ export const shortLinkItem = z.object({
   entityId: z.number().refine((id) => Number.isSafeInteger(id) && id > 0, 'must be a positive integer (an amoCRM contact id)'),
   inviteLinkId: uuid.nullish(),
 });
+/**
+ * Text PostgreSQL can store as sent: its text type cannot hold NUL (the insert fails), and an
+ * unpaired UTF-16 surrogate has no UTF-8 form (pg would store U+FFFD instead, so two different
+ * inputs, e.g. idempotency keys, would become equal). Checks a string or a list of them; the
+ * storableText plugin applies it to every String and ID input, before the field's own rule.
+ */
+export const storableText = z.unknown().superRefine(function check(value, ctx, path: PropertyKey[] = []) {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => check(item, ctx, [...path, index]));
+  } else if (typeof value === 'string') {
+    if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', path, message: 'must not contain the NUL character (U+0000)' });
+    else if (/\p{Surrogate}/u.test(value)) ctx.addIssue({ code: 'custom', path, message: 'must be valid Unicode (it has an unpaired surrogate)' });
+  }
+});
