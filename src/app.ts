@@ -8,6 +8,7 @@ import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts'
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
 import { amoCrmSettingsFromConfig, type AmoCrmSettings } from './adapters/amocrm.ts';
 import { AmoCrmEmulator } from './sandbox/amocrm-emulator.ts';
+import { randomControlSecret } from './sandbox/http-kit.ts';
 import { connectAmoCrm } from './services/amocrm-credentials.ts';
 import { randomSecretsKey } from './services/secret-box.ts';
 import { TokenAuthenticator } from './services/api-token-cache.ts';
@@ -38,7 +39,12 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
     let sandboxToken: string | undefined;
     if (isSandbox(config)) {
       botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
-      const emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS });
+      const emulator = new TelegramEmulator({
+        botToken,
+        botUsername: 'inviteql_sandbox_bot',
+        chats: SANDBOX_CHATS,
+        controlSecret: randomControlSecret(),
+      });
       apiRoot = await emulator.listen(0, '127.0.0.1');
       closers.unshift(() => emulator.close());
       sandboxToken = await ensureSandboxAccount(db, config.SANDBOX_TOKEN);
@@ -84,7 +90,7 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
       clientSecret: randomBytes(24).toString('base64url'),
       redirectUri: 'http://localhost/amocrm/oauth',
     };
-    emulator = new AmoCrmEmulator(client);
+    emulator = new AmoCrmEmulator({ ...client, controlSecret: randomControlSecret() });
     const baseUrl = await emulator.listen(0, '127.0.0.1');
     closers.unshift(() => emulator!.close());
     // The emulator's tokens die with the process, and so does the key that encrypts them.
