@@ -37,8 +37,6 @@ interface RetryState {
 export class WebhookDelivery {
   lastErrorDate = 0;
   lastErrorMessage = '';
-  /** Deliveries attempted (2xx or not), for tests. */
-  attempts = 0;
 
   private readonly inFlight = new Map<number, AbortController>();
   private readonly busyQueues = new Set<string>();
@@ -102,7 +100,6 @@ export class WebhookDelivery {
     const controller = new AbortController();
     this.inFlight.set(update.id, controller);
     this.busyQueues.add(update.deliveryQueue);
-    this.attempts += 1;
     void this.post(update, controller.signal).then((outcome) => {
       if (controller.signal.aborted && this.closed) return;
       this.inFlight.delete(update.id);
