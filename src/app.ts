@@ -6,6 +6,7 @@ import { TelegramBotApiAdapter, type TelegramGateway } from './adapters/telegram
 import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
+import { randomControlSecret } from './sandbox/http-kit.ts';
 import { AmoCrmEmulator, type AmoTokenPair } from './sandbox/amocrm-emulator.ts';
 import { connectAmoCrm, type AmoCrmCredentials } from './services/amocrm-credentials.ts';
 import { randomSecretsKey } from './services/secret-box.ts';
@@ -112,7 +113,7 @@ async function connectTelegram(config: Config, log: Logger, parts: AppParts, clo
   let emulator = parts.telegramEmulator;
   if (!emulator && isSandbox(config)) {
     botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
-    emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS });
+    emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS, controlSecret: randomControlSecret() });
   }
   if (emulator) {
     const running = emulator;
@@ -154,7 +155,7 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
     settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), parts.amocrmEmulator.client);
   } else if (!settings && isSandbox(config)) {
     const client = { clientId: 'inviteql-sandbox', clientSecret: randomBytes(24).toString('base64url'), redirectUri: 'http://localhost/amocrm/oauth' };
-    emulator = new AmoCrmEmulator(client);
+    emulator = new AmoCrmEmulator({ ...client, controlSecret: randomControlSecret() });
     settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), client);
   }
   if (!settings) return undefined;

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { EmulatorServer, jsonReply as json, matchControlRoute, parseJson, readBody, send, type Reply } from './http-kit.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Every body and text the emulator answers with. Sources:
@@ -46,6 +46,8 @@ const PROBLEMS = {
   },
   // unverified
   notFound: { title: 'Not Found', type: 'https://httpstatus.es/404', status: 404, detail: 'Not found' },
+  // only for control routes asked from elsewhere than loopback
+  forbidden: { title: 'Forbidden', type: 'https://httpstatus.es/403', status: 403, detail: 'Forbidden' },
   // unverified: only ever sent for an injected failure
   serverError: (status: number) => ({
     title: STATUS_CODES[status] ?? 'Server Error',
@@ -126,6 +128,8 @@ export interface AmoCrmEmulatorOptions {
   deniedEntityIds?: number[];
   /** Clock in milliseconds. */
   now?: () => number;
+  /** When set (sandbox mode), control routes live under `/_emulator/<controlSecret>/`. */
+  controlSecret?: string;
 }
 
 export interface AmoCall {
@@ -161,12 +165,6 @@ const failRequestSchema = z.object({
   path: z.string().optional(),
   times: z.number().int().positive().optional(),
 });
-
-interface Reply {
-  status: number;
-  headers?: Record<string, string>;
-  body?: { contentType: string; value: unknown };
-}
 
 /** A handler's answer to leave the request unanswered. */
 const HANG = Symbol('hang');
@@ -208,6 +206,7 @@ export class AmoCrmEmulator {
   private readonly rateLimitPerSecond: number;
   private readonly deniedEntityIds: Set<number>;
   private readonly now: () => number;
+  private readonly controlSecret: string | undefined;
 
   /** Access token → the integration it belongs to and when it stops working. */
   private readonly accessTokens = new Map<string, { integration: string; expiresAt: number }>();
@@ -220,8 +219,11 @@ export class AmoCrmEmulator {
   private readonly shortLinks = new Map<string, ShortLink>();
   private readonly notesByEntity = new Map<number, AmoLinkFollowedNote[]>();
 
-  private server: Server | undefined;
-  private listeningUrl: string | undefined;
+  private readonly server = new EmulatorServer(
+    'AmoCrmEmulator',
+    (request, response) => this.handle(request, response),
+    (_error, response) => response.destroy(),
+  );
 
   constructor(options: AmoCrmEmulatorOptions = {}) {
     this.accountId = options.accountId ?? 31000001;
@@ -233,40 +235,20 @@ export class AmoCrmEmulator {
     this.rateLimitPerSecond = options.rateLimitPerSecond ?? 7;
     this.deniedEntityIds = new Set(options.deniedEntityIds ?? []);
     this.now = options.now ?? Date.now;
+    this.controlSecret = options.controlSecret;
   }
 
   get baseUrl(): string {
-    if (this.listeningUrl === undefined) throw new Error('AmoCrmEmulator is not listening');
-    return this.listeningUrl;
+    return this.server.url;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    if (this.server) throw new Error('AmoCrmEmulator is already listening');
-    const server = createServer((request, response) => {
-      this.handle(request, response).catch(() => response.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const boundPort = (server.address() as AddressInfo).port;
-    this.server = server;
-    this.listeningUrl = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-    return this.listeningUrl;
+    return this.server.listen(port, host);
   }
 
+  /** Also destroys keep-alive sockets and requests held by an injected hang. */
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.listeningUrl = undefined;
-    const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    // Also destroys keep-alive sockets and requests held by an injected hang.
-    server.closeAllConnections();
-    await closed;
+    await this.server.close();
   }
 
   issueAuthorizationCode(): string {
@@ -320,11 +302,20 @@ export class AmoCrmEmulator {
   private async handle(incoming: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = incoming.method ?? 'GET';
     const path = new URL(incoming.url ?? '/', 'http://emulator.invalid').pathname;
-    const request: EmulatorRequest = { headers: incoming.headers, rawBody: await readBody(incoming), path };
+    const request: EmulatorRequest = {
+      headers: incoming.headers,
+      rawBody: (await readBody(incoming)).toString('utf8'),
+      path,
+    };
 
-    const controlHandler = this.controlRoute(method, path);
-    if (controlHandler) {
-      send(response, controlHandler(request));
+    const control = matchControlRoute(incoming, path, this.controlSecret);
+    if (control?.kind === 'refused') {
+      send(response, problem(control.status === 403 ? PROBLEMS.forbidden : PROBLEMS.notFound));
+      return;
+    }
+    if (control) {
+      const controlHandler = this.controlRoute(method, control.route);
+      send(response, controlHandler ? controlHandler(request) : problem(PROBLEMS.notFound));
       return;
     }
     const handler = this.route(method, path);
@@ -354,15 +345,16 @@ export class AmoCrmEmulator {
     return undefined;
   }
 
-  private controlRoute(method: string, path: string): ((request: EmulatorRequest) => Reply) | undefined {
-    if (method === 'POST' && path === '/_emulator/fail') return (request) => this.controlFail(request);
-    if (method === 'POST' && path === '/_emulator/expire-tokens') {
+  /** `route` is the path after `/_emulator/` (and the control secret). */
+  private controlRoute(method: string, route: string): ((request: EmulatorRequest) => Reply) | undefined {
+    if (method === 'POST' && route === 'fail') return (request) => this.controlFail(request);
+    if (method === 'POST' && route === 'expire-tokens') {
       return () => {
         this.expireAccessTokens();
         return { status: 204 };
       };
     }
-    if (method === 'GET' && path === '/_emulator/calls') return () => json(200, { calls: this.calls });
+    if (method === 'GET' && route === 'calls') return () => json(200, { calls: this.calls });
     return undefined;
   }
 
@@ -561,32 +553,6 @@ function failureReply(failure: AmoInjectedFailure): Reply | typeof HANG {
 
 function problem(body: { status: number; [field: string]: unknown }): Reply {
   return { status: body.status, body: { contentType: 'application/problem+json', value: body } };
-}
-
-function json(status: number, value: unknown, contentType = 'application/json'): Reply {
-  return { status, body: { contentType, value } };
-}
-
-function send(response: ServerResponse, reply: Reply): void {
-  const headers = { ...reply.headers };
-  if (reply.body) headers['content-type'] = reply.body.contentType;
-  response.writeHead(reply.status, headers);
-  response.end(reply.body ? JSON.stringify(reply.body.value) : undefined);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The parsed JSON, or undefined when the text is not JSON. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** OAuth parameters from a form-encoded or JSON body; non-string JSON values are ignored. */

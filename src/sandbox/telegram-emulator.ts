@@ -1,92 +1,61 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { ChatInviteLink, User } from 'node-telegram-bot-api';
+import { randomBytes, randomInt } from 'node:crypto';
+import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChatInviteLink, Update, User } from 'node-telegram-bot-api';
 import { z } from 'zod';
-import { readBody, readParams, UnparsableBodyError, WireParams } from './telegram/request-params.ts';
+import { EmulatorServer, jsonReply, matchControlRoute, parseJson, readBody, send } from './http-kit.ts';
+import {
+  EmulatorRefusal,
+  ERROR_TEXTS,
+  TelegramFailure,
+  USER_REFUSALS,
+  WEBHOOK_ANSWERS,
+} from './telegram/errors.ts';
+import { readParams, UnparsableBodyError, WireParams } from './telegram/request-params.ts';
+import { ChatRoster, type JoinRequestRecord } from './telegram/roster.ts';
+import {
+  DEFAULT_ALLOWED_UPDATES,
+  isAllowed,
+  listAllowedUpdates,
+  parseAllowedUpdates,
+  sameAllowedUpdates,
+  UpdateQueue,
+  type AllowedUpdates,
+  type QueuedUpdate,
+  type UpdateType,
+} from './telegram/updates.ts';
+import { WebhookDelivery } from './telegram/webhook.ts';
+import {
+  hiddenInviteLink,
+  inviteHash,
+  wireBotMember,
+  wireChat,
+  wireLink,
+  wireUser,
+  wireUserMember,
+  withoutAbsentFields,
+  type BotMemberStatus,
+  type UserMemberStatus,
+} from './telegram/wire.ts';
 
 export type { ChatInviteLink } from 'node-telegram-bot-api';
+export { EmulatorRefusal } from './telegram/errors.ts';
+export type { BotMemberStatus, UserMemberStatus } from './telegram/wire.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Every error text the emulator answers with. Sources:
-//   [bot-api]  tdlib/telegram-bot-api telegram-bot-api/Client.cpp (check_chat, check_chat_access,
-//              get_user_id, fail_query_with_error: a server error NAME becomes "Bad Request: NAME")
-//   [http]     tdlib/telegram-bot-api telegram-bot-api/HttpConnection.cpp, tdlib/td tdnet/td/net/HttpReader.cpp
-//   [links]    tdlib/td td/telegram/DialogInviteLinkManager.cpp (can_manage_dialog_invite_links,
-//              export_dialog_invite_link, edit_dialog_invite_link)
-//   [members]  tdlib/td td/telegram/DialogParticipantManager.cpp (get_channel_participant)
-//   [mtproto]  "Possible errors" of messages.exportChatInvite / messages.editExportedChatInvite on
-//              core.telegram.org: the names are documented, which input triggers them is inferred
-// ---------------------------------------------------------------------------------------------
-const ERROR_TEXTS = {
-  // [bot-api] get_closing_error; api.telegram.org is also seen answering "Unauthorized: invalid token specified"
-  unauthorized: 'Unauthorized',
-  // [http] for paths outside /bot<token>/; unverified for unknown methods (the open-source
-  // server says "Not Found: method not found")
-  notFound: 'Not Found',
-  // [http] parse_json_parameters
-  jsonObjectExpected: 'Bad Request: JSON object expected',
-  // [bot-api] get_retry_after_time
-  tooManyRequests: (retryAfter: number) => `Too Many Requests: retry after ${retryAfter}`,
-  // [bot-api] "Internal Server Error" for 500; unverified for other statuses
-  serverError: (status: number) => STATUS_CODES[status] ?? 'Internal Server Error',
-  // [bot-api]
-  chatIdEmpty: 'Bad Request: chat_id is empty',
-  chatNotFound: 'Bad Request: chat not found',
-  invalidUserId: 'Bad Request: invalid user_id specified',
-  botKicked: {
-    channel: 'Forbidden: bot was kicked from the channel chat',
-    supergroup: 'Forbidden: bot was kicked from the supergroup chat',
-  },
-  botNotMember: {
-    channel: 'Forbidden: bot is not a member of the channel chat',
-    supergroup: 'Forbidden: bot is not a member of the supergroup chat',
-  },
-  // [members] any user the bot has never seen
-  memberNotFound: 'Bad Request: member not found',
-  // [links] tdlib refuses by itself any bot without can_invite_users, administrator or not, so
-  // "Bad Request: CHAT_ADMIN_REQUIRED" only comes from the server behind it (a stale status)
-  botNotAdministrator: 'Bad Request: not enough rights to manage chat invite link',
-  botCannotInviteUsers: 'Bad Request: not enough rights to manage chat invite link',
-  // [links]
-  memberLimitWithJoinRequest: "Bad Request: member limit can't be specified for links requiring administrator approval",
-  inviteLinkEmpty: 'Bad Request: invite link must be non-empty',
-  // [links] subscription_period or subscription_price not positive
-  subscriptionPricingInvalid: 'Bad Request: invalid subscription pricing specified',
-  // [mtproto] expire_date not in the future
-  expireDateInvalid: 'Bad Request: EXPIRE_DATE_INVALID',
-  // [mtproto] member_limit above 99999
-  usageLimitInvalid: 'Bad Request: USAGE_LIMIT_INVALID',
-  // [mtproto] subscription_period other than 30 days
-  subscriptionPeriodInvalid: 'Bad Request: SUBSCRIPTION_PERIOD_INVALID',
-  // [mtproto] subscription_price above stars_subscription_amount_max (10000)
-  subscriptionPriceTooHigh: 'Bad Request: PRICING_CHAT_INVALID',
-  subscriptionOutsideChannel: 'Bad Request: PRICING_CHAT_INVALID', // unverified
-  inviteLinkNotFound: 'Bad Request: INVITE_HASH_EXPIRED', // unverified
-  inviteLinkRevoked: 'Bad Request: INVITE_HASH_EXPIRED', // unverified
-  inviteLinkOfAnotherAdmin: 'Bad Request: CHAT_ADMIN_REQUIRED', // unverified
-  // unverified
-  subscriptionLinkNeedsItsMethod:
-    'Bad Request: subscription invite links can be edited only by editChatSubscriptionInviteLink',
-  notASubscriptionLink: 'Bad Request: the invite link is not a subscription invite link', // unverified
-} as const;
-
-const ERROR_CODE_BY_PREFIX: [prefix: string, errorCode: number][] = [
-  ['Bad Request', 400],
-  ['Unauthorized', 401],
-  ['Forbidden', 403],
-  ['Not Found', 404],
-];
-
-const MAX_LINK_NAME_LENGTH = 32;
-const MAX_MEMBER_LIMIT = 99_999;
-const SUBSCRIPTION_PERIOD_SECONDS = 2_592_000;
-const MAX_SUBSCRIPTION_PRICE = 10_000;
+const {
+  linkNameMaxLength: MAX_LINK_NAME_LENGTH,
+  memberLimitMax: MAX_MEMBER_LIMIT,
+  subscriptionPeriodSeconds: SUBSCRIPTION_PERIOD_SECONDS,
+  subscriptionPriceMaxStars: MAX_SUBSCRIPTION_PRICE,
+} = TELEGRAM_LIMITS;
 const INT32_MAX = 2 ** 31 - 1;
 const DEFAULT_BOT_ID = 7_000_000_001;
 const OTHER_ADMIN: User = { id: 5_000_000_001, is_bot: false, first_name: 'Channel admin' };
-
-export type BotMemberStatus = 'creator' | 'administrator' | 'member' | 'left' | 'kicked';
+/** telegram-bot-api's LONG_POLL_MAX_TIMEOUT. */
+const MAX_LONG_POLL_SECONDS = 50;
+const DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40;
+const MAX_WEBHOOK_MAX_CONNECTIONS = 100;
+const MAX_SECRET_TOKEN_LENGTH = 256;
 
 export interface EmulatedChat {
   id: number;
@@ -95,6 +64,8 @@ export interface EmulatedChat {
   username?: string;
   botStatus: BotMemberStatus;
   canInviteUsers: boolean;
+  /** Joins through the username need an admin's approval ("join requests" on a public chat). */
+  joinByRequest?: boolean;
 }
 
 export type InjectedFailure =
@@ -111,14 +82,70 @@ export interface RecordedCall {
   at: number;
 }
 
+export interface TelegramEmulatorTiming {
+  /** Milliseconds in one second of a getUpdates timeout (default 1000). */
+  longPollSecondMs?: number;
+  /** Milliseconds in one second of webhook retry delay (default 1000). */
+  webhookRetrySecondMs?: number;
+  /** How long one webhook delivery may take (default 60000). */
+  webhookTimeoutMs?: number;
+}
+
 export interface TelegramEmulatorOptions {
   botToken: string;
   /** Defaults to the number before ":" in the token, as in real tokens. */
   botId?: number;
   botUsername?: string;
   chats?: EmulatedChat[];
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: update dates, expiry and the 24-hour retention follow it. */
   now?: () => number;
+  /** When set (sandbox mode), control routes live under `/_emulator/<controlSecret>/`. */
+  controlSecret?: string;
+  /** The first update's id (default: random, as Telegram's queues start anywhere). */
+  firstUpdateId?: number;
+  timing?: TelegramEmulatorTiming;
+  /**
+   * How the chat_member update of a join approved from a link's request marks it: with the
+   * request's invite_link (default), or with via_join_request and no link. tdlib makes the two
+   * exclusive (UpdatesManager.cpp: via_join_request only for chatInvitePublicJoinRequests); which
+   * one Telegram sends for a link's request is unverified. A request through the username is
+   * always via_join_request.
+   */
+  approvedLinkJoinShape?: 'invite_link' | 'via_join_request';
+}
+
+export interface UserProfile {
+  firstName?: string;
+  lastName?: string;
+  username?: string;
+  languageCode?: string;
+  /** Shown in the chat_join_request update. */
+  bio?: string;
+}
+
+export interface JoinOptions extends UserProfile {
+  /** A join by chat id through a chat folder link: chat_member carries via_chat_folder_invite_link. */
+  viaChatFolderInviteLink?: boolean;
+}
+
+/** `requested`: the link (or chat) needs approval; Telegram told the user INVITE_REQUEST_SENT. */
+export type JoinOutcome = 'joined' | 'requested';
+
+export interface InviteLinkUsage {
+  /** Current members whose last join was through the link: what member_limit counts. */
+  memberCount: number;
+  /** Joins through the link, ever (approved requests included). */
+  joinCount: number;
+  pendingJoinRequestCount: number;
+}
+
+export interface PendingJoinRequest {
+  userId: number;
+  /** Unix seconds. */
+  date: number;
+  bio?: string;
+  /** The full link, or undefined for a request through the username. */
+  inviteLink?: string;
 }
 
 /** The demo chats have usernames, so the one the bot is not in still answers getChat like a public channel. */
@@ -149,19 +176,6 @@ export const SANDBOX_CHATS: EmulatedChat[] = [
   },
 ];
 
-class TelegramFailure extends Error {
-  readonly errorCode: number;
-
-  constructor(
-    readonly description: string,
-    errorCode?: number,
-    readonly parameters?: { retry_after: number },
-  ) {
-    super(description);
-    this.errorCode = errorCode ?? ERROR_CODE_BY_PREFIX.find(([prefix]) => description.startsWith(prefix))?.[1] ?? 400;
-  }
-}
-
 const emulatedChatSchema = z.object({
   id: z.number().int(),
   type: z.enum(['channel', 'supergroup']),
@@ -169,6 +183,7 @@ const emulatedChatSchema = z.object({
   username: z.string().optional(),
   botStatus: z.enum(['creator', 'administrator', 'member', 'left', 'kicked']),
   canInviteUsers: z.boolean(),
+  joinByRequest: z.boolean().optional(),
 });
 
 const failTarget = { method: z.string().optional(), times: z.number().int().positive().optional() };
@@ -179,8 +194,40 @@ const failRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slowAnswer'), delayMs: z.number().int().positive(), ...failTarget }),
 ]);
 
+const userIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const chatUserSchema = z.object({ chatId: z.number().int(), userId: userIdSchema });
+const joinRequestSchema = z
+  .object({
+    inviteLink: z.string().min(1).optional(),
+    chatId: z.number().int().optional(),
+    userId: userIdSchema,
+    firstName: z.string().optional(),
+    lastName: z.string().optional(),
+    username: z.string().optional(),
+    languageCode: z.string().optional(),
+    bio: z.string().optional(),
+    viaChatFolderInviteLink: z.boolean().optional(),
+  })
+  .refine((body) => (body.inviteLink === undefined) !== (body.chatId === undefined), {
+    message: 'give either inviteLink or chatId',
+  });
+const botStatusSchema = z.object({
+  chatId: z.number().int(),
+  status: z.enum(['creator', 'administrator', 'member', 'left', 'kicked']),
+  canInviteUsers: z.boolean().optional(),
+});
+const decideRequestSchema = chatUserSchema.extend({ approve: z.boolean() });
+
 type Access = 'read' | 'write';
 type MethodHandler = (params: WireParams) => unknown;
+
+/** A method's answer with a `description` beside the result (setWebhook, deleteWebhook). */
+class DescribedResult {
+  constructor(
+    readonly result: unknown,
+    readonly description: string,
+  ) {}
+}
 
 interface PendingFailure {
   failure: InjectedFailure;
@@ -195,24 +242,32 @@ interface LinkSettings {
   createsJoinRequest: boolean;
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  response.end(text);
+interface LongPoll {
+  offset: number;
+  limit: number;
+  resolve: (updates: unknown) => void;
+  reject: (failure: TelegramFailure) => void;
+  timer: NodeJS.Timeout;
+}
+
+function sendResult(response: ServerResponse, result: unknown): void {
+  const body = result instanceof DescribedResult
+    ? { ok: true, result: result.result, description: result.description }
+    : { ok: true, result };
+  send(response, jsonReply(200, body));
 }
 
 function sendFailure(response: ServerResponse, failure: TelegramFailure): void {
   const retryAfter = failure.parameters?.retry_after;
-  sendJson(
-    response,
-    failure.errorCode,
-    { ok: false, error_code: failure.errorCode, description: failure.description, parameters: failure.parameters },
-    retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
-  );
+  send(response, {
+    ...jsonReply(failure.errorCode, {
+      ok: false,
+      error_code: failure.errorCode,
+      description: failure.description,
+      parameters: failure.parameters,
+    }),
+    headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+  });
 }
 
 function botIdFromToken(token: string): number {
@@ -232,28 +287,6 @@ function cleanLinkName(raw: string): string {
     .replace(/[ \n]+/g, ' ');
 }
 
-/** Links are matched by their hash, whatever form (t.me/+, t.me/joinchat/, tg://join) is sent. */
-function inviteHash(inviteLink: string): string {
-  return /(?:\/\+|\/joinchat\/|[?&]invite=)([\w-]+)/.exec(inviteLink)?.[1] ?? inviteLink;
-}
-
-/** Field order as telegram-bot-api writes it; JSON drops the absent (undefined) ones. */
-function wireLink(link: ChatInviteLink): ChatInviteLink {
-  return {
-    invite_link: link.invite_link,
-    name: link.name,
-    creator: link.creator,
-    expire_date: link.expire_date,
-    member_limit: link.member_limit,
-    pending_join_request_count: link.pending_join_request_count,
-    subscription_period: link.subscription_period,
-    subscription_price: link.subscription_price,
-    creates_join_request: link.creates_join_request,
-    is_primary: link.is_primary,
-    is_revoked: link.is_revoked,
-  };
-}
-
 function isSubscriptionLink(link: ChatInviteLink): boolean {
   return link.subscription_period !== undefined;
 }
@@ -268,24 +301,57 @@ function readLinkSettings(params: WireParams): LinkSettings {
   };
 }
 
-/** A copy without the keys whose value is undefined, as a client would see it. */
-function withoutAbsentFields(link: ChatInviteLink): ChatInviteLink {
-  return JSON.parse(JSON.stringify(wireLink(link))) as ChatInviteLink;
+/**
+ * td::parse_url with https as the default protocol: a URL without a scheme is https, schemes
+ * other than http and https are refused.
+ */
+function parseWebhookUrl(text: string): URL | undefined {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+  try {
+    const url = new URL(withScheme);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[');
+}
+
+/**
+ * An in-process Bot API server (a real node:http server) for tests and the sandbox: invite links,
+ * emulated users who join, leave and ask to join, and the updates those produce, delivered by
+ * getUpdates or to a webhook as telegram-bot-api delivers them.
+ */
 export class TelegramEmulator {
   /** Every request that reached a known method with the right token, in order. */
   readonly calls: RecordedCall[] = [];
   private readonly botToken: string;
   private readonly bot: User;
   private readonly now: () => number;
+  private readonly controlSecret: string | undefined;
+  private readonly timing: Required<TelegramEmulatorTiming>;
+  private readonly approvedLinkJoinShape: 'invite_link' | 'via_join_request';
   private readonly chats = new Map<number, EmulatedChat>();
   private readonly linksByChat = new Map<number, ChatInviteLink[]>();
   private readonly usedHashes = new Set<string>();
+  private readonly users = new Map<number, { user: User; bio?: string }>();
+  private readonly roster = new ChatRoster();
+  private readonly queue: UpdateQueue;
+  private allowedUpdates: AllowedUpdates = DEFAULT_ALLOWED_UPDATES;
+  private longPoll: LongPoll | undefined;
+  private longPollWakeScheduled = false;
+  private webhook: WebhookDelivery | undefined;
   private readonly pendingFailures: PendingFailure[] = [];
   private readonly methods: Map<string, { name: string; handle: MethodHandler }>;
-  private server: Server | undefined;
-  private root: string | undefined;
+  private readonly server = new EmulatorServer(
+    'TelegramEmulator',
+    (request, response) => this.handleRequest(request, response),
+    (error, response) => {
+      if (!response.headersSent) sendFailure(response, new TelegramFailure(String(error), 500));
+    },
+  );
 
   constructor(options: TelegramEmulatorOptions) {
     this.botToken = options.botToken;
@@ -296,6 +362,14 @@ export class TelegramEmulator {
       username: options.botUsername ?? 'sandbox_invite_bot',
     };
     this.now = options.now ?? Date.now;
+    this.controlSecret = options.controlSecret;
+    this.timing = {
+      longPollSecondMs: options.timing?.longPollSecondMs ?? 1000,
+      webhookRetrySecondMs: options.timing?.webhookRetrySecondMs ?? 1000,
+      webhookTimeoutMs: options.timing?.webhookTimeoutMs ?? 60_000,
+    };
+    this.approvedLinkJoinShape = options.approvedLinkJoinShape ?? 'invite_link';
+    this.queue = new UpdateQueue(options.firstUpdateId ?? randomInt(100_000_000, 900_000_000), () => this.nowSeconds());
     for (const chat of options.chats ?? SANDBOX_CHATS) this.setChat(chat);
 
     const handlers: Record<string, MethodHandler> = {
@@ -307,6 +381,12 @@ export class TelegramEmulator {
       editChatInviteLink: (params) => this.editChatInviteLink(params),
       editChatSubscriptionInviteLink: (params) => this.editChatSubscriptionInviteLink(params),
       revokeChatInviteLink: (params) => this.revokeChatInviteLink(params),
+      approveChatJoinRequest: (params) => this.processChatJoinRequest(params, true),
+      declineChatJoinRequest: (params) => this.processChatJoinRequest(params, false),
+      getUpdates: (params) => this.getUpdates(params),
+      setWebhook: (params) => this.setWebhook(params, params.text('url')),
+      deleteWebhook: (params) => this.setWebhook(params, ''),
+      getWebhookInfo: () => this.getWebhookInfo(),
     };
     // Bot API method names are case-insensitive.
     this.methods = new Map(
@@ -315,49 +395,29 @@ export class TelegramEmulator {
   }
 
   get apiRoot(): string {
-    if (this.root === undefined) throw new Error('TelegramEmulator is not listening');
-    return this.root;
+    return this.server.url;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    if (this.server) throw new Error('TelegramEmulator is already listening');
-    const server = createServer((request, response) => {
-      this.handleRequest(request, response).catch((error: unknown) => {
-        if (!response.headersSent) sendFailure(response, new TelegramFailure(String(error), 500));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const { port: boundPort } = server.address() as AddressInfo;
-    this.server = server;
-    this.root = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-    return this.root;
+    return this.server.listen(port, host);
   }
 
-  /** Also drops open connections, including requests held by a 'hang' failure. */
+  /** Also drops open connections, including requests held by a 'hang' failure or a long poll. */
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    this.root = undefined;
-    await new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    });
+    this.webhook?.close();
+    if (this.longPoll) clearTimeout(this.longPoll.timer);
+    this.longPoll = undefined;
+    await this.server.close();
   }
 
+  /** Adds or replaces a chat; no update is sent. */
   setChat(chat: EmulatedChat): void {
     this.chats.set(chat.id, { ...chat });
   }
 
+  /** Changes a chat silently (no my_chat_member); setBotStatus is the change Telegram reports. */
   updateChat(id: number, patch: Partial<EmulatedChat>): void {
-    const chat = this.chats.get(id);
-    if (!chat) throw new Error(`TelegramEmulator has no chat ${id}`);
+    const chat = this.requireKnownChat(id);
     this.chats.set(id, { ...chat, ...patch, id });
   }
 
@@ -369,12 +429,14 @@ export class TelegramEmulator {
     });
   }
 
+  /** The chat's links as the bot would be answered about them (full links, also other admins'). */
   links(chatId: number): ChatInviteLink[] {
-    return (this.linksByChat.get(chatId) ?? []).map(withoutAbsentFields);
+    return (this.linksByChat.get(chatId) ?? []).map((link) => withoutAbsentFields(this.wireLinkOf(chatId, link)));
   }
 
+  /** A link made by another admin of the chat; returns it in full. */
   addForeignLink(chatId: number, fields: Partial<ChatInviteLink> = {}): string {
-    if (!this.chats.has(chatId)) throw new Error(`TelegramEmulator has no chat ${chatId}`);
+    this.requireKnownChat(chatId);
     const link: ChatInviteLink = {
       invite_link: this.newInviteLink(),
       creator: { ...OTHER_ADMIN },
@@ -392,9 +454,135 @@ export class TelegramEmulator {
     this.calls.length = 0;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // What emulated users and admins do. Refusals throw EmulatorRefusal with Telegram's error name.
+
+  /**
+   * A user joins through an invite link (a string) or, with a chat id, through the chat's public
+   * username (or a chat folder link): unattributed. A link that needs approval, or a public chat
+   * with join requests, makes a pending request instead.
+   */
+  join(target: string | number, userId: number, options: JoinOptions = {}): JoinOutcome {
+    const user = this.rememberUser(userId, options);
+    if (typeof target === 'string') return this.joinThroughLink(target, user);
+
+    const chat = this.chats.get(target);
+    if (!chat) throw new EmulatorRefusal(USER_REFUSALS.channelInvalid);
+    if (chat.username === undefined && !options.viaChatFolderInviteLink) {
+      throw new EmulatorRefusal(USER_REFUSALS.channelPrivate);
+    }
+    this.requireNotInChat(chat, user.id);
+    if (chat.joinByRequest && !options.viaChatFolderInviteLink) return this.requestToJoin(chat, user, undefined);
+    this.roster.join(chat.id, user.id, undefined);
+    this.emitChatMember(chat, user, 'left', 'member', user, {
+      via_chat_folder_invite_link: options.viaChatFolderInviteLink || undefined,
+    });
+    return 'joined';
+  }
+
+  /** The user leaves the chat. */
+  leave(chatId: number, userId: number): void {
+    const chat = this.requireKnownChat(chatId);
+    if (this.roster.status(chatId, userId) !== 'member') throw new EmulatorRefusal(USER_REFUSALS.notParticipant);
+    const user = this.requireKnownUser(userId);
+    this.roster.setStatus(chatId, userId, 'left');
+    this.emitChatMember(chat, user, 'member', 'left', user);
+  }
+
+  /** Another admin removes (bans) the user; a ban of someone not in the chat is reported too. */
+  kick(chatId: number, userId: number): void {
+    const chat = this.requireKnownChat(chatId);
+    const user = this.rememberUser(userId, {});
+    const before = this.roster.status(chatId, userId);
+    if (before === 'kicked') return;
+    this.roster.setStatus(chatId, userId, 'kicked');
+    this.emitChatMember(chat, user, before, 'kicked', OTHER_ADMIN);
+  }
+
+  /** Another admin lifts the ban: the user may join again. */
+  unban(chatId: number, userId: number): void {
+    const chat = this.requireKnownChat(chatId);
+    if (this.roster.status(chatId, userId) !== 'kicked') return;
+    const user = this.requireKnownUser(userId);
+    this.roster.setStatus(chatId, userId, 'left');
+    this.emitChatMember(chat, user, 'kicked', 'left', OTHER_ADMIN);
+  }
+
+  /** Another admin approves or declines a pending join request (not the bot: see approveChatJoinRequest). */
+  decideJoinRequest(chatId: number, userId: number, approve: boolean): void {
+    const chat = this.requireKnownChat(chatId);
+    const request = this.roster.request(chatId, userId);
+    if (!request) throw new EmulatorRefusal(USER_REFUSALS.hideRequesterMissing);
+    if (approve && this.roster.status(chatId, userId) === 'member') {
+      throw new EmulatorRefusal(USER_REFUSALS.alreadyParticipant);
+    }
+    this.roster.removeRequest(chatId, userId);
+    if (approve) this.admit(chat, request, OTHER_ADMIN);
+  }
+
+  /** An admin changes the bot's status or rights in the chat; sends my_chat_member when it changed. */
+  setBotStatus(chatId: number, change: { status: BotMemberStatus; canInviteUsers?: boolean }): void {
+    const chat = this.requireKnownChat(chatId);
+    const before = wireBotMember(this.bot, chat);
+    const updated: EmulatedChat = {
+      ...chat,
+      botStatus: change.status,
+      canInviteUsers: change.canInviteUsers ?? (change.status === 'creator' || chat.canInviteUsers),
+    };
+    this.chats.set(chatId, updated);
+    const after = wireBotMember(this.bot, updated);
+    if (JSON.stringify(before) === JSON.stringify(after)) return;
+    this.emit('my_chat_member', `chat ${chatId}`, {
+      chat: wireChat(updated),
+      from: wireUser(OTHER_ADMIN),
+      date: this.nowSeconds(),
+      old_chat_member: before,
+      new_chat_member: after,
+    });
+  }
+
+  memberStatus(chatId: number, userId: number): UserMemberStatus {
+    return this.roster.status(chatId, userId);
+  }
+
+  /** Pending requests, oldest first. */
+  joinRequests(chatId: number): PendingJoinRequest[] {
+    return this.roster.requestsOf(chatId).map((request) => ({
+      userId: request.userId,
+      date: request.date,
+      bio: request.bio,
+      inviteLink: request.viaHash === undefined ? undefined : this.findLink(request.viaHash)?.link.invite_link,
+    }));
+  }
+
+  inviteLinkUsage(chatId: number, inviteLink: string): InviteLinkUsage {
+    const hash = inviteHash(inviteLink);
+    return {
+      memberCount: this.roster.memberCountVia(chatId, hash),
+      joinCount: this.roster.joinCountVia(chatId, hash),
+      pendingJoinRequestCount: this.roster.pendingCountVia(chatId, hash),
+    };
+  }
+
+  /** Updates not yet confirmed, as getUpdates would return them; reading confirms nothing. */
+  pendingUpdates(): Update[] {
+    return this.queue.pending().map(wireUpdate);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
   private async handleRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://emulator');
-    if (url.pathname.startsWith('/_emulator/')) return this.handleControl(request, response, url);
+    const control = matchControlRoute(request, url.pathname, this.controlSecret);
+    if (control?.kind === 'refused') {
+      return sendFailure(
+        response,
+        control.status === 403
+          ? new TelegramFailure(ERROR_TEXTS.forbidden, 403)
+          : new TelegramFailure(ERROR_TEXTS.notFound, 404),
+      );
+    }
+    if (control) return this.handleControl(request, response, control.route);
 
     const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);
     if (!route) return sendFailure(response, new TelegramFailure(ERROR_TEXTS.notFound));
@@ -419,8 +607,8 @@ export class TelegramEmulator {
 
     let answer: () => void;
     try {
-      const result = method.handle(new WireParams(received));
-      answer = () => sendJson(response, 200, { ok: true, result });
+      const result: unknown = await method.handle(new WireParams(received));
+      answer = () => sendResult(response, result);
     } catch (error) {
       if (!(error instanceof TelegramFailure)) throw error;
       answer = () => sendFailure(response, error);
@@ -434,34 +622,66 @@ export class TelegramEmulator {
     }
   }
 
-  private async handleControl(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    const route = `${request.method ?? 'GET'} ${url.pathname}`;
-    if (route === 'GET /_emulator/calls') return sendJson(response, 200, { ok: true, result: this.calls });
-    if (route !== 'POST /_emulator/fail' && route !== 'POST /_emulator/chat') {
-      return sendFailure(response, new TelegramFailure(ERROR_TEXTS.notFound));
-    }
+  /** `route` is the path after `/_emulator/` (and the control secret). */
+  private async handleControl(request: IncomingMessage, response: ServerResponse, route: string): Promise<void> {
+    const key = `${request.method ?? 'GET'} ${route}`;
+    if (key === 'GET calls') return sendResult(response, this.calls);
+    if (key === 'GET updates') return sendResult(response, this.pendingUpdates());
+    const action = this.controlActions()[key];
+    if (!action) return sendFailure(response, new TelegramFailure(ERROR_TEXTS.notFound));
 
-    let body: unknown;
+    const body = parseJson((await readBody(request)).toString('utf8'));
+    if (body === undefined) return sendFailure(response, new TelegramFailure(ERROR_TEXTS.jsonObjectExpected));
+    const parsed = action.schema.safeParse(body);
+    if (!parsed.success) {
+      return sendFailure(response, new TelegramFailure(`Bad Request: ${z.prettifyError(parsed.error)}`));
+    }
     try {
-      body = JSON.parse((await readBody(request)).toString('utf8'));
-    } catch {
-      return sendFailure(response, new TelegramFailure(ERROR_TEXTS.jsonObjectExpected));
+      sendResult(response, action.run(parsed.data));
+    } catch (error) {
+      if (!(error instanceof EmulatorRefusal)) throw error;
+      sendFailure(response, new TelegramFailure(error.text, 409));
     }
-    if (route === 'POST /_emulator/chat') {
-      const chat = emulatedChatSchema.safeParse(body);
-      if (!chat.success) {
-        return sendFailure(response, new TelegramFailure(`Bad Request: ${z.prettifyError(chat.error)}`));
-      }
-      this.setChat(chat.data);
-    } else {
-      const parsed = failRequestSchema.safeParse(body);
-      if (!parsed.success) {
-        return sendFailure(response, new TelegramFailure(`Bad Request: ${z.prettifyError(parsed.error)}`));
-      }
-      const { method, times, ...failure } = parsed.data;
-      this.failNext(failure, { method, times });
-    }
-    sendJson(response, 200, { ok: true, result: true });
+  }
+
+  private controlActions(): Record<string, { schema: z.ZodType; run: (body: unknown) => unknown }> {
+    const action = <T>(schema: z.ZodType<T>, run: (body: T) => unknown) => ({
+      schema,
+      run: (body: unknown) => run(body as T),
+    });
+    return {
+      'POST chat': action(emulatedChatSchema, (chat) => {
+        this.setChat(chat);
+        return true;
+      }),
+      'POST fail': action(failRequestSchema, ({ method, times, ...failure }) => {
+        this.failNext(failure, { method, times });
+        return true;
+      }),
+      'POST join': action(joinRequestSchema, ({ inviteLink, chatId, userId, ...options }) =>
+        this.join(inviteLink ?? chatId!, userId, options),
+      ),
+      'POST leave': action(chatUserSchema, ({ chatId, userId }) => {
+        this.leave(chatId, userId);
+        return 'left';
+      }),
+      'POST kick': action(chatUserSchema, ({ chatId, userId }) => {
+        this.kick(chatId, userId);
+        return 'kicked';
+      }),
+      'POST unban': action(chatUserSchema, ({ chatId, userId }) => {
+        this.unban(chatId, userId);
+        return 'left';
+      }),
+      'POST join-request': action(decideRequestSchema, ({ chatId, userId, approve }) => {
+        this.decideJoinRequest(chatId, userId, approve);
+        return approve ? 'approved' : 'declined';
+      }),
+      'POST bot-status': action(botStatusSchema, ({ chatId, ...change }) => {
+        this.setBotStatus(chatId, change);
+        return true;
+      }),
+    };
   }
 
   private takeFailure(methodName: string): InjectedFailure | undefined {
@@ -495,6 +715,9 @@ export class TelegramEmulator {
     }
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Chats, members and links
+
   private getMe(): unknown {
     return {
       ...this.bot,
@@ -516,41 +739,15 @@ export class TelegramEmulator {
     if (userId === 0) throw new TelegramFailure(ERROR_TEXTS.invalidUserId);
     const chat = this.requireChat(params, 'read');
     if (userId !== this.bot.id) throw new TelegramFailure(ERROR_TEXTS.memberNotFound);
-
-    const user = { ...this.bot };
-    switch (chat.botStatus) {
-      case 'creator':
-        return { user, status: 'creator', is_anonymous: false };
-      case 'administrator':
-        return { user, status: 'administrator', can_be_edited: false, ...this.administratorRights(chat) };
-      case 'kicked':
-        return { user, status: 'kicked', until_date: 0 };
-      default:
-        return { user, status: chat.botStatus };
-    }
+    return wireBotMember(this.bot, chat);
   }
 
-  /** Field set and order of telegram-bot-api's json_store_administrator_rights. */
-  private administratorRights(chat: EmulatedChat): Record<string, boolean> {
-    const isChannel = chat.type === 'channel';
-    return {
-      can_manage_chat: true,
-      can_change_info: false,
-      ...(isChannel ? { can_post_messages: true, can_edit_messages: false } : {}),
-      can_delete_messages: false,
-      can_invite_users: chat.canInviteUsers,
-      can_restrict_members: false,
-      ...(isChannel ? {} : { can_pin_messages: false, can_manage_topics: false }),
-      can_promote_members: false,
-      can_manage_video_chats: false,
-      can_post_stories: false,
-      can_edit_stories: false,
-      can_delete_stories: false,
-      ...(isChannel ? { can_manage_direct_messages: false } : { can_manage_tags: false }),
-      is_anonymous: false,
-    };
-  }
-
+  /**
+   * The member limit is checked before the bot's rights: since tdlib commit 7f923dc5c (2024-08-19,
+   * "Move link parameters checks to export_dialog_invite_link") export_dialog_invite_link checks
+   * it before export_dialog_invite_link_impl checks can_manage_dialog_invite_links. Edits check
+   * the rights first (edit_dialog_invite_link).
+   */
   private createChatInviteLink(params: WireParams): ChatInviteLink {
     const chat = this.requireChat(params, 'write');
     const settings = readLinkSettings(params);
@@ -570,7 +767,7 @@ export class TelegramEmulator {
       settings,
     );
     this.storeLink(chat.id, link);
-    return wireLink(link);
+    return this.wireLinkOf(chat.id, link);
   }
 
   private createChatSubscriptionInviteLink(params: WireParams): ChatInviteLink {
@@ -595,7 +792,7 @@ export class TelegramEmulator {
       subscription_price: price,
     };
     this.storeLink(chat.id, link);
-    return wireLink(link);
+    return this.wireLinkOf(chat.id, link);
   }
 
   /** Like Telegram, every setting not sent is cleared: name, expiry, limit, join requests. */
@@ -613,7 +810,7 @@ export class TelegramEmulator {
 
     const edited = this.applySettings(link, settings);
     this.replaceLink(chat.id, link, edited);
-    return wireLink(edited);
+    return this.wireLinkOf(chat.id, edited);
   }
 
   private editChatSubscriptionInviteLink(params: WireParams): ChatInviteLink {
@@ -626,7 +823,7 @@ export class TelegramEmulator {
 
     const edited: ChatInviteLink = { ...link, name: name || undefined };
     this.replaceLink(chat.id, link, edited);
-    return wireLink(edited);
+    return this.wireLinkOf(chat.id, edited);
   }
 
   /** Revoking a revoked link answers with it again (unverified). */
@@ -636,7 +833,79 @@ export class TelegramEmulator {
     const link = this.requireOwnLink(chat, params);
     const revoked: ChatInviteLink = { ...link, is_revoked: true };
     this.replaceLink(chat.id, link, revoked);
-    return wireLink(revoked);
+    return this.wireLinkOf(chat.id, revoked);
+  }
+
+  /** Client.cpp process_approve/decline_chat_join_request_query, then tdlib and the server. */
+  private processChatJoinRequest(params: WireParams, approve: boolean): true {
+    const userId = params.integer('user_id', 0);
+    if (userId <= 0) throw new TelegramFailure(ERROR_TEXTS.invalidUserId);
+    const chat = this.requireChat(params, 'write');
+    if (!this.botCanInviteUsers(chat)) throw new TelegramFailure(ERROR_TEXTS.joinRequestRightsMissing);
+    if (!this.users.has(userId)) throw new TelegramFailure(ERROR_TEXTS.joinRequestUserUnknown);
+    const request = this.roster.request(chat.id, userId);
+    if (!request) throw new TelegramFailure(ERROR_TEXTS.joinRequestMissing);
+    if (approve && this.roster.status(chat.id, userId) === 'member') {
+      throw new TelegramFailure(ERROR_TEXTS.joinRequestUserIsMember);
+    }
+    this.roster.removeRequest(chat.id, userId);
+    if (approve) this.admit(chat, request, this.bot);
+    return true;
+  }
+
+  private joinThroughLink(inviteLink: string, user: User): JoinOutcome {
+    const found = this.findLink(inviteHash(inviteLink));
+    if (!found) throw new EmulatorRefusal(USER_REFUSALS.inviteHashInvalid);
+    const { chat, link } = found;
+    const hash = inviteHash(link.invite_link);
+    if (link.is_revoked || (link.expire_date !== undefined && link.expire_date * 1000 <= this.now())) {
+      throw new EmulatorRefusal(USER_REFUSALS.inviteHashExpired);
+    }
+    this.requireNotInChat(chat, user.id);
+    if (link.creates_join_request) return this.requestToJoin(chat, user, hash);
+    if (link.member_limit !== undefined && this.roster.memberCountVia(chat.id, hash) >= link.member_limit) {
+      throw new EmulatorRefusal(USER_REFUSALS.usersTooMuch);
+    }
+    this.roster.join(chat.id, user.id, hash);
+    this.emitChatMember(chat, user, 'left', 'member', user, { invite_link: this.linkAsSeenByBot(chat.id, link) });
+    return 'joined';
+  }
+
+  private requireNotInChat(chat: EmulatedChat, userId: number): void {
+    const status = this.roster.status(chat.id, userId);
+    if (status === 'member') throw new EmulatorRefusal(USER_REFUSALS.alreadyParticipant);
+    if (status === 'kicked') throw new EmulatorRefusal(USER_REFUSALS.channelPrivate);
+  }
+
+  /** A repeated request while one is pending changes nothing and sends no second update (unverified). */
+  private requestToJoin(chat: EmulatedChat, user: User, viaHash: string | undefined): JoinOutcome {
+    if (this.roster.request(chat.id, user.id)) return 'requested';
+    const date = this.nowSeconds();
+    const bio = this.users.get(user.id)?.bio;
+    this.roster.addRequest(chat.id, { userId: user.id, date, bio, viaHash });
+    if (!this.botCanInviteUsers(chat)) return 'requested';
+    const link = viaHash === undefined ? undefined : this.findLink(viaHash)?.link;
+    this.emit('chat_join_request', `user ${user.id}`, {
+      chat: wireChat(chat),
+      from: wireUser(user),
+      user_chat_id: user.id,
+      date,
+      bio: bio || undefined,
+      invite_link: link && this.linkAsSeenByBot(chat.id, link),
+    });
+    return 'requested';
+  }
+
+  /** The user of an approved request becomes a member. */
+  private admit(chat: EmulatedChat, request: JoinRequestRecord, approver: User): void {
+    const user = this.requireKnownUser(request.userId);
+    const link = request.viaHash === undefined ? undefined : this.findLink(request.viaHash)?.link;
+    this.roster.join(chat.id, user.id, request.viaHash);
+    const marksWithLink = link !== undefined && this.approvedLinkJoinShape === 'invite_link';
+    this.emitChatMember(chat, user, 'left', 'member', approver, {
+      invite_link: marksWithLink ? this.linkAsSeenByBot(chat.id, link) : undefined,
+      via_join_request: marksWithLink ? undefined : true,
+    });
   }
 
   private requireChat(params: WireParams, access: Access): EmulatedChat {
@@ -656,10 +925,47 @@ export class TelegramEmulator {
     return chat;
   }
 
+  private requireKnownChat(chatId: number): EmulatedChat {
+    const chat = this.chats.get(chatId);
+    if (!chat) throw new Error(`TelegramEmulator has no chat ${chatId}`);
+    return chat;
+  }
+
+  private requireKnownUser(userId: number): User {
+    const known = this.users.get(userId);
+    if (!known) throw new Error(`TelegramEmulator has no user ${userId}`);
+    return known.user;
+  }
+
+  private rememberUser(userId: number, profile: UserProfile): User {
+    if (!Number.isSafeInteger(userId) || userId <= 0) throw new Error(`user ids are positive integers, got ${userId}`);
+    if (userId === this.bot.id) throw new Error('the bot joins and leaves through setBotStatus');
+    const known = this.users.get(userId);
+    const user: User = {
+      id: userId,
+      is_bot: false,
+      first_name: profile.firstName ?? known?.user.first_name ?? `User ${userId}`,
+      last_name: profile.lastName ?? known?.user.last_name,
+      username: profile.username ?? known?.user.username,
+      language_code: profile.languageCode ?? known?.user.language_code,
+    };
+    this.users.set(userId, { user, bio: profile.bio ?? known?.bio });
+    return user;
+  }
+
   private requireInviteRights(chat: EmulatedChat): void {
     if (chat.botStatus === 'creator') return;
     if (chat.botStatus !== 'administrator') throw new TelegramFailure(ERROR_TEXTS.botNotAdministrator);
     if (!chat.canInviteUsers) throw new TelegramFailure(ERROR_TEXTS.botCannotInviteUsers);
+  }
+
+  private botIsAdministrator(chat: EmulatedChat): boolean {
+    return chat.botStatus === 'creator' || chat.botStatus === 'administrator';
+  }
+
+  /** tdlib's can_manage_invite_links. */
+  private botCanInviteUsers(chat: EmulatedChat): boolean {
+    return chat.botStatus === 'creator' || (chat.botStatus === 'administrator' && chat.canInviteUsers);
   }
 
   private requireOwnLink(chat: EmulatedChat, params: WireParams): ChatInviteLink {
@@ -670,6 +976,15 @@ export class TelegramEmulator {
     if (!link) throw new TelegramFailure(ERROR_TEXTS.inviteLinkNotFound);
     if (link.creator.id !== this.bot.id) throw new TelegramFailure(ERROR_TEXTS.inviteLinkOfAnotherAdmin);
     return link;
+  }
+
+  private findLink(hash: string): { chat: EmulatedChat; link: ChatInviteLink } | undefined {
+    for (const [chatId, chatLinks] of this.linksByChat) {
+      const link = chatLinks.find((candidate) => inviteHash(candidate.invite_link) === hash);
+      const chat = this.chats.get(chatId);
+      if (link && chat) return { chat, link };
+    }
+    return undefined;
   }
 
   private validateLinkSettings(settings: LinkSettings): void {
@@ -690,6 +1005,16 @@ export class TelegramEmulator {
     };
   }
 
+  private wireLinkOf(chatId: number, link: ChatInviteLink): ChatInviteLink {
+    return wireLink(link, this.roster.pendingCountVia(chatId, inviteHash(link.invite_link)));
+  }
+
+  /** In updates, another admin's link arrives with its tail hidden. */
+  private linkAsSeenByBot(chatId: number, link: ChatInviteLink): ChatInviteLink {
+    const wire = withoutAbsentFields(this.wireLinkOf(chatId, link));
+    return link.creator.id === this.bot.id ? wire : { ...wire, invite_link: hiddenInviteLink(wire.invite_link) };
+  }
+
   private newInviteLink(): string {
     let hash: string;
     do hash = randomBytes(12).toString('base64url');
@@ -708,4 +1033,167 @@ export class TelegramEmulator {
     const chatLinks = this.linksByChat.get(chatId) ?? [];
     chatLinks[chatLinks.indexOf(current)] = next;
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Updates and their delivery
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  /** chat_member reaches only a bot that administers the chat. */
+  private emitChatMember(
+    chat: EmulatedChat,
+    user: User,
+    before: UserMemberStatus,
+    after: UserMemberStatus,
+    performer: User,
+    extra: { invite_link?: ChatInviteLink; via_join_request?: true; via_chat_folder_invite_link?: true } = {},
+  ): void {
+    if (!this.botIsAdministrator(chat)) return;
+    this.emit('chat_member', `user ${user.id}`, {
+      chat: wireChat(chat),
+      from: wireUser(performer),
+      date: this.nowSeconds(),
+      old_chat_member: wireUserMember(user, before),
+      new_chat_member: wireUserMember(user, after),
+      invite_link: extra.invite_link,
+      via_join_request: extra.via_join_request,
+      via_chat_folder_invite_link: extra.via_chat_folder_invite_link,
+    });
+  }
+
+  /** An update of a type allowed_updates leaves out is never made (add_update_impl). */
+  private emit(type: UpdateType, deliveryQueue: string, payload: Record<string, unknown>): void {
+    if (!isAllowed(this.allowedUpdates, type)) return;
+    this.queue.push(type, withoutAbsentFields(payload), payload.date as number, deliveryQueue);
+    if (this.webhook) {
+      this.webhook.pump();
+    } else if (this.longPoll && !this.longPollWakeScheduled) {
+      // Updates made by one action leave together (LONG_POLL_WAIT_AFTER).
+      this.longPollWakeScheduled = true;
+      setImmediate(() => {
+        this.longPollWakeScheduled = false;
+        if (this.longPoll) this.finishLongPoll(this.longPoll);
+      });
+    }
+  }
+
+  private updateAllowedUpdates(params: WireParams): boolean {
+    const parsed = parseAllowedUpdates(params.text('allowed_updates'));
+    if (!parsed || sameAllowedUpdates(parsed, this.allowedUpdates)) return false;
+    this.allowedUpdates = parsed;
+    return true;
+  }
+
+  /**
+   * process_get_updates_query and do_get_updates. Not emulated: the anti-spin rules for repeated
+   * offsets (timeout raised to 3 s, limit cut to 1) and the 3-second pause before a repeated 409.
+   */
+  private getUpdates(params: WireParams): unknown {
+    if (this.webhook) throw new TelegramFailure(ERROR_TEXTS.getUpdatesWhileWebhook);
+    const offset = params.integer('offset', -INT32_MAX, INT32_MAX);
+    const limit = params.integer('limit', 1, 100, 100);
+    const timeout = params.integer('timeout', 0, MAX_LONG_POLL_SECONDS);
+    this.updateAllowedUpdates(params);
+
+    const updates = this.queue.read(offset, limit);
+    if (timeout === 0 || updates.length > 0) return updates.map(wireUpdate);
+    // A long poll waits; an earlier one still waiting is told it was terminated.
+    this.abortLongPoll(ERROR_TEXTS.terminatedByOtherGetUpdates);
+    const pollOffset = offset > 0 ? offset : this.queue.headId;
+    return new Promise((resolve, reject) => {
+      const poll: LongPoll = {
+        offset: pollOffset,
+        limit,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.finishLongPoll(poll), timeout * this.timing.longPollSecondMs),
+      };
+      this.longPoll = poll;
+    });
+  }
+
+  private finishLongPoll(poll: LongPoll): void {
+    if (this.longPoll !== poll) return;
+    this.longPoll = undefined;
+    clearTimeout(poll.timer);
+    poll.resolve(this.queue.read(poll.offset, poll.limit).map(wireUpdate));
+  }
+
+  private abortLongPoll(description: string): void {
+    const poll = this.longPoll;
+    if (!poll) return;
+    this.longPoll = undefined;
+    clearTimeout(poll.timer);
+    poll.reject(new TelegramFailure(description));
+  }
+
+  /**
+   * process_set_webhook_query / do_set_webhook / finish_set_webhook; deleteWebhook is setWebhook
+   * with no url. Like a local Bot API server (`telegram-bot-api --local`), any http or https URL on
+   * any port is accepted; api.telegram.org takes only https on ports 443, 80, 88 and 8443. Not
+   * emulated: certificates, ip_address, the one-call-per-second limit, and the connection test
+   * Telegram makes before answering (an unreachable webhook shows up in getWebhookInfo instead).
+   */
+  private setWebhook(params: WireParams, url: string): DescribedResult {
+    const maxConnections = url
+      ? params.integer('max_connections', 1, MAX_WEBHOOK_MAX_CONNECTIONS, DEFAULT_WEBHOOK_MAX_CONNECTIONS)
+      : 0;
+    const secretToken = url ? params.text('secret_token') : '';
+    const dropPendingUpdates = params.boolean('drop_pending_updates');
+    const current = this.webhook?.settings;
+    if (
+      (current?.url ?? '') === url &&
+      (current?.maxConnections ?? 0) === maxConnections &&
+      (current?.secretToken ?? '') === secretToken &&
+      !dropPendingUpdates
+    ) {
+      this.updateAllowedUpdates(params);
+      return new DescribedResult(true, url ? WEBHOOK_ANSWERS.alreadySet : WEBHOOK_ANSWERS.alreadyDeleted);
+    }
+
+    if (url) this.abortLongPoll(ERROR_TEXTS.terminatedBySetWebhook);
+    const hadWebhook = this.webhook !== undefined;
+    this.webhook?.close();
+    this.webhook = undefined;
+    if (dropPendingUpdates) this.queue.clear();
+    if (!url) return new DescribedResult(true, hadWebhook ? WEBHOOK_ANSWERS.deleted : WEBHOOK_ANSWERS.alreadyDeleted);
+
+    const target = parseWebhookUrl(url);
+    if (!target) throw new TelegramFailure(ERROR_TEXTS.webhookUrlInvalid);
+    if (secretToken.length > MAX_SECRET_TOKEN_LENGTH) throw new TelegramFailure(ERROR_TEXTS.secretTokenTooLong);
+    if (!/^[A-Za-z0-9_-]*$/.test(secretToken)) throw new TelegramFailure(ERROR_TEXTS.secretTokenCharacters);
+
+    this.updateAllowedUpdates(params);
+    this.webhook = new WebhookDelivery(
+      { url, secretToken, maxConnections },
+      target,
+      this.queue,
+      { retrySecondMs: this.timing.webhookRetrySecondMs, requestTimeoutMs: this.timing.webhookTimeoutMs },
+      () => this.nowSeconds(),
+    );
+    this.webhook.pump();
+    return new DescribedResult(true, WEBHOOK_ANSWERS.set);
+  }
+
+  /** JsonWebhookInfo. */
+  private getWebhookInfo(): unknown {
+    const webhook = this.webhook;
+    const host = webhook ? parseWebhookUrl(webhook.settings.url)?.hostname ?? '' : '';
+    return withoutAbsentFields({
+      url: webhook?.settings.url ?? '',
+      has_custom_certificate: false,
+      pending_update_count: this.queue.pending().length,
+      last_error_date: webhook?.lastErrorDate || undefined,
+      last_error_message: webhook?.lastErrorDate ? webhook.lastErrorMessage : undefined,
+      max_connections: webhook?.settings.maxConnections,
+      ip_address: webhook ? (isIpLiteral(host) ? host.replace(/^\[|\]$/g, '') : '<unknown>') : undefined,
+      allowed_updates: listAllowedUpdates(this.allowedUpdates),
+    });
+  }
+}
+
+function wireUpdate(update: QueuedUpdate): Update {
+  return { update_id: update.id, [update.type]: update.payload } as unknown as Update;
 }

@@ -1,16 +1,11 @@
 import type { IncomingMessage } from 'node:http';
+import { readBody } from '../http-kit.ts';
 
 /** Parameters exactly as the client sent them: decoded JSON values, or strings from a form/query. */
 export type ReceivedParams = Record<string, unknown>;
 
 /** A JSON body that is not a JSON object. */
 export class UnparsableBodyError extends Error {}
-
-export async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Query string merged with the body (JSON, urlencoded or multipart), like the Bot API server does. */
 export async function readParams(request: IncomingMessage, url: URL): Promise<ReceivedParams> {
@@ -62,8 +57,11 @@ export class WireParams {
     return typeof value === 'string' ? value : JSON.stringify(value);
   }
 
-  integer(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
-    const digits = /^-?\d+/.exec(this.text(name));
+  /** `whenAbsent` (unclamped) for an absent or empty value, like get_integer_arg's default. */
+  integer(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER, whenAbsent?: number): number {
+    const text = this.text(name);
+    if (text === '' && whenAbsent !== undefined) return whenAbsent;
+    const digits = /^-?\d+/.exec(text);
     const value = digits ? Number(digits[0]) : 0;
     return Math.min(Math.max(value, min), max);
   }
