@@ -125,6 +125,7 @@ async function connectTelegram(config: Config, log: Logger, parts: AppParts, clo
     apiRoot,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     maxRetries: config.TELEGRAM_MAX_RETRIES,
+    maxRetryAfterMs: config.TELEGRAM_MAX_RETRY_AFTER_S * 1000,
     createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
     log,
   });

@@ -23,6 +23,8 @@ const configSchema = z.object({
   TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),
   TELEGRAM_TIMEOUT_MS: integer(3000, 100, 60_000),
   TELEGRAM_MAX_RETRIES: integer(1, 0, 5),
+  /** A Telegram 429 asking to wait up to this many seconds is waited out (outside the per-attempt timeout) and retried; longer: RATE_LIMITED. */
+  TELEGRAM_MAX_RETRY_AFTER_S: integer(5, 0, 60),
   /** A create unanswered after TELEGRAM_TIMEOUT_MS fails for the client, but its answer is awaited this long, to revoke the link it made. */
   TELEGRAM_CREATE_ANSWER_WAIT_MS: integer(60_000, 1000, 600_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 120_000),

@@ -44,6 +44,8 @@ export interface TestAppOptions {
   /** How long a create's answer is awaited after telegramTimeoutMs, to revoke a late link. */
   telegramCreateAnswerWaitMs?: number;
   telegramMaxRetries?: number;
+  /** TELEGRAM_MAX_RETRY_AFTER_S: the longest 429 wait the adapter sits out. */
+  telegramMaxRetryAfterS?: number;
   amocrm?: {
     /** The adapter's limit; default 6/s, under the emulator's 7/s. */
     rateLimitPerSecond?: number;
@@ -74,6 +76,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     TELEGRAM_TIMEOUT_MS: setting(options.telegramTimeoutMs, 1000),
     TELEGRAM_MAX_RETRIES: setting(options.telegramMaxRetries, 1),
+    TELEGRAM_MAX_RETRY_AFTER_S: setting(options.telegramMaxRetryAfterS, 5),
     TELEGRAM_CREATE_ANSWER_WAIT_MS: setting(options.telegramCreateAnswerWaitMs, 5000),
     // The adapter's limit: under the emulator's 7/s.
     AMOCRM_RATE_LIMIT_PER_SECOND: setting(options.amocrm?.rateLimitPerSecond, 6),
