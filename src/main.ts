@@ -1,8 +1,8 @@
-import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, isSandbox, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { buildApp } from './app.ts';
 import { createServer } from './http/server.ts';
+import { createHttpServer } from './http/node-server.ts';
 
 let config: Config;
 try {
@@ -18,7 +18,7 @@ try {
 const log = createLogger(config.LOG_LEVEL);
 const running = await buildApp(config, log);
 const edge = createServer(running.app, { graphiqlToken: running.sandboxToken });
-const http = createHttpServer(edge);
+const http = createHttpServer(edge, config);
 
 http.on('error', (error) => {
   console.error(`Cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);
