@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { findChannel } from './channels.ts';
 import { assertTagsExist } from './tags.ts';
 import { partnerScope, requireFullToken } from '../auth/access.ts';
+import { markRevoked, recordRevokeIntent, settleRevokeIntentAfterFailure } from './pending-revokes.ts';
 
 type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
 
@@ -322,8 +323,15 @@ export async function revokeInviteLink(actor: AccountActor, deps: ServiceDeps, q
   requireFullToken(actor);
   const link = await findOwnedLink(actor, deps, id, channelId);
   if (!link.isRevoked) {
-    await deps.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
-    await deps.db.prisma.inviteLink.update({ where: { id: link.id }, data: { isRevoked: true, updatedAt: new Date() } });
+    // The intent is stored first, so the row follows Telegram whatever fails after the revoke.
+    await recordRevokeIntent(deps.db, link.id);
+    try {
+      await deps.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
+    } catch (error) {
+      await settleRevokeIntentAfterFailure(deps, link.id, error);
+      throw error;
+    }
+    await markRevoked(deps, link.id);
   }
   return deps.db.prisma.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
 }

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { buildApp, type App } from '../../src/app.ts';
+import { buildApp, type App, type RunningApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createServer, type InviteqlServer } from '../../src/http/server.ts';
@@ -32,6 +32,8 @@ export interface TestApp {
   amocrmCredentials: AmoCrmCredentials;
   secretsKey: string;
   amocrmInitialPair: AmoTokenPair;
+  /** The app's pending-revoke reconciler (runOnce to complete revokes now). */
+  pendingRevokes: RunningApp['pendingRevokes'];
   /** Every log line written, for asserting what reaches the logs. */
   logs: string[];
   createAccount(name?: string): Promise<{ accountId: string; token: string }>;
@@ -113,6 +115,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     amocrmCredentials: amocrmEmulated.credentials,
     secretsKey: amocrmEmulated.secretsKey,
     amocrmInitialPair: amocrmEmulated.initialPair,
+    pendingRevokes: running.pendingRevokes,
     logs,
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
