@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { findChannel } from './channels.ts';
 import { assertTagsExist } from './tags.ts';
 import { partnerScope, requireFullToken } from '../auth/access.ts';
+import { releaseIdempotencyKey, withIdempotencyKeyHeld } from './idempotency-keys.ts';
 import { markRevoked, recordRevokeIntent, settleRevokeIntentAfterFailure } from './pending-revokes.ts';
 
 type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
@@ -113,6 +114,7 @@ async function storeCreatedLink(actor: AccountActor, deps: ServiceDeps, query: L
         },
         select: { id: true },
       });
+      if (record.idempotencyKey) await releaseIdempotencyKey(tx, actor.accountId, record.idempotencyKey);
       return tx.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
     });
   } catch (error) {
@@ -205,10 +207,22 @@ async function createLink(
   request: CreateLinkRequest,
   createInTelegram: () => Promise<TelegramInviteLink>,
 ) {
-  if (request.idempotencyKey) {
-    const existing = await findByIdempotencyKey(actor, deps, query, request.idempotencyKey, request.partnerId);
-    if (existing) return existing;
-  }
+  const idempotencyKey = request.idempotencyKey;
+  if (!idempotencyKey) return createAndStoreLink(actor, deps, query, request, createInTelegram);
+  const findEarlier = () => findByIdempotencyKey(actor, deps, query, idempotencyKey, request.partnerId);
+  const existing = await findEarlier();
+  if (existing) return existing;
+  return withIdempotencyKeyHeld(deps.db, actor.accountId, idempotencyKey, findEarlier, async () =>
+    (await findEarlier()) ?? createAndStoreLink(actor, deps, query, request, createInTelegram),
+  );
+}
+
+async function createAndStoreLink(
+  actor: AccountActor, deps: ServiceDeps,
+  query: LinkQuery,
+  request: CreateLinkRequest,
+  createInTelegram: () => Promise<TelegramInviteLink>,
+) {
   const tagIds = [...new Set(request.tagIds ?? [])];
   const channel = await precheckCreate(actor, deps, request.channelId, tagIds);
   const created = await createInTelegram();
