@@ -13,6 +13,7 @@ import { randomSecretsKey } from './services/secret-box.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { TokenAuthenticator } from './auth/token-authenticator.ts';
 import { createRequestRateLimiter, type RequestRateLimiter } from './auth/rate-limit.ts';
+import { PendingRevokeReconciler } from './services/pending-revokes.ts';
 
 /** The long-lived parts, built once at start-up by buildApp. */
 export interface App extends ServiceDeps {
@@ -55,6 +56,8 @@ export interface RunningApp {
   sandboxToken?: string;
   telegramEmulator?: TelegramEmulator;
   amocrmEmulated?: EmulatedAmoCrm;
+  /** Completes revokes whose row update was lost (at start-up, then periodically). */
+  pendingRevokes: PendingRevokeReconciler;
   close(): Promise<void>;
 }
 
@@ -77,11 +80,16 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     await tokens.start();
     const rateLimiter = createRequestRateLimiter(db, config.RATE_LIMIT_PER_MINUTE);
     const app: App = Object.freeze({ config, db, log, telegram: telegram.gateway, amocrm: amocrm?.gateway, tokens, rateLimiter });
+    const pendingRevokes = new PendingRevokeReconciler({ db, telegram: telegram.gateway, log });
+    // Closed before the Telegram adapter and the database it uses.
+    closers.unshift(() => pendingRevokes.close());
+    pendingRevokes.start();
     return {
       app,
       sandboxToken,
       telegramEmulator: telegram.emulator,
       amocrmEmulated: amocrm?.emulated,
+      pendingRevokes,
       close: async () => {
         for (const close of closers) await close();
       },
@@ -126,6 +134,7 @@ async function connectTelegram(config: Config, log: Logger, parts: AppParts, clo
     apiRoot,
     timeoutMs: config.TELEGRAM_TIMEOUT_MS,
     maxRetries: config.TELEGRAM_MAX_RETRIES,
+    maxRetryAfterMs: config.TELEGRAM_MAX_RETRY_AFTER_S * 1000,
     createAnswerWaitMs: config.TELEGRAM_CREATE_ANSWER_WAIT_MS,
     log,
   });

@@ -23,9 +23,16 @@ const configSchema = z.object({
   TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),
   TELEGRAM_TIMEOUT_MS: integer(3000, 100, 60_000),
   TELEGRAM_MAX_RETRIES: integer(1, 0, 5),
+  /** A Telegram 429 asking to wait up to this many seconds is waited out (outside the per-attempt timeout) and retried; longer: RATE_LIMITED. */
+  TELEGRAM_MAX_RETRY_AFTER_S: integer(5, 0, 60),
   /** A create unanswered after TELEGRAM_TIMEOUT_MS fails for the client, but its answer is awaited this long, to revoke the link it made. */
   TELEGRAM_CREATE_ANSWER_WAIT_MS: integer(60_000, 1000, 600_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 120_000),
+  /** node:http limits (src/http/node-server.ts): a whole request, its headers, an idle keep-alive connection, open connections. */
+  HTTP_REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),
+  HTTP_HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, 100, 600_000),
+  HTTP_MAX_CONNECTIONS: integer(1_000, 1, 1_000_000),
   // amoCRM short links (issue 5): AMOCRM_BASE_URL or AMOCRM_SUBDOMAIN, plus AMOCRM_ACCESS_TOKEN (a
   // long-lived token) or OAuth client credentials; amoCrmRules below checks the combinations.
   AMOCRM_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -65,7 +72,12 @@ const configSchema = z.object({
   GRAPHQL_MAX_ALIASES: integer(10, 1, 1000),
   GRAPHQL_MAX_TOKENS: integer(2000, 100, 100_000),
   GRAPHQL_MAX_COST: integer(5000, 100, 1_000_000),
-}).superRefine(amoCrmRules);
+}).superRefine(amoCrmRules).superRefine((env, ctx) => {
+  // node:http refuses headers a longer deadline than the whole request.
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS' });
+  }
+});
 
 export type Config = z.infer<typeof configSchema>;
 

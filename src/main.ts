@@ -1,10 +1,10 @@
-import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, isSandbox, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { buildApp } from './app.ts';
 import { exitIfDataDirInUse } from './db/data-dir-lock.ts';
 import { createServer } from './http/server.ts';
 import { isLoopbackHost } from './http/loopback.ts';
+import { createHttpServer } from './http/node-server.ts';
 
 let config: Config;
 try {
@@ -20,7 +20,7 @@ try {
 const log = createLogger(config.LOG_LEVEL);
 const running = await buildApp(config, log).catch(exitIfDataDirInUse);
 const edge = createServer(running.app, { graphiqlToken: running.sandboxToken });
-const http = createHttpServer(edge);
+const http = createHttpServer(edge, config);
 
 http.on('error', (error) => {
   console.error(`Cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`);

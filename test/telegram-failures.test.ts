@@ -8,7 +8,8 @@ const ATTEMPTS = 2;
 let t: TestApp;
 /**
  * A second app with a short per-attempt Telegram timeout, for requests Telegram never answers; a
- * create's answer is still awaited for 1.5 s after that, to revoke a link that comes late.
+ * create's answer is still awaited for 1.5 s after that, to revoke a link that comes late. It waits
+ * out 429s of up to 1 s (TELEGRAM_MAX_RETRY_AFTER_S=1).
  */
 let slow: TestApp;
 let owner: { accountId: string; token: string };
@@ -48,7 +49,7 @@ const storedNamed = (app: TestApp, name: string) => app.app.db.prisma.inviteLink
 const telegramNamed = (app: TestApp, name: string) => app.telegram.links(CHANNEL).filter((link) => link.name === name);
 
 beforeAll(async () => {
-  [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300, telegramCreateAnswerWaitMs: 1500 })]);
+  [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300, telegramCreateAnswerWaitMs: 1500, telegramMaxRetryAfterS: 1 })]);
   owner = await t.createAccount('Owner');
   slowOwner = await slow.createAccount('Owner');
   expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
@@ -104,6 +105,45 @@ describe('Telegram rate limits', () => {
     expect(firstError(response).extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
     expect(creates).toBe(ATTEMPTS);
     expect(await storedNamed(t, 'still flooded')).toBe(0);
+  });
+});
+
+describe('Telegram rate limits and the client\'s patience (TELEGRAM_MAX_RETRY_AFTER_S)', () => {
+  const methodsSince = (app: TestApp, from: number) => app.telegram.calls.slice(from).map((call) => call.method);
+
+  it('waits out a retry_after that fits, outside the per-attempt timeout: a 1 s wait with a 300 ms timeout still creates', async () => {
+    slow.telegram.failNext({ kind: 'rateLimit', retryAfter: 1 }, { method: 'createChatInviteLink' });
+    const from = slow.telegram.calls.length;
+    const response = await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'waited out' } });
+    expect(response.errors).toBeUndefined();
+    expect(methodsSince(slow, from)).toEqual(['createChatInviteLink', 'createChatInviteLink']);
+    expect(telegramNamed(slow, 'waited out').map((link) => [link.invite_link, link.is_revoked])).toEqual([[response.data.createInviteLink.inviteLink, false]]);
+    expect(await storedNamed(slow, 'waited out')).toBe(1);
+  });
+
+  it('answers RATE_LIMITED with retryAfter, sending once, when retry_after is over the configured patience', async () => {
+    slow.telegram.failNext({ kind: 'rateLimit', retryAfter: 2 }, { method: 'createChatInviteLink' });
+    const from = slow.telegram.calls.length;
+    const response = await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'too long a wait' } });
+    expect(firstError(response).extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 2 });
+    expect(methodsSince(slow, from)).toEqual(['createChatInviteLink']);
+    expect(await storedNamed(slow, 'too long a wait')).toBe(0);
+  });
+
+  it('waits out a short retry_after on a revoke too, and answers RATE_LIMITED past the patience', async () => {
+    const link = await createLink(slow, slowOwner.token, 'revoked after a wait');
+    slow.telegram.failNext({ kind: 'rateLimit', retryAfter: 2 }, { method: 'revokeChatInviteLink' });
+    let from = slow.telegram.calls.length;
+    const refused = await slow.gql(slowOwner.token, REVOKE, { id: link.id, c: CHANNEL });
+    expect(firstError(refused).extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 2 });
+    expect(methodsSince(slow, from)).toEqual(['revokeChatInviteLink']);
+
+    slow.telegram.failNext({ kind: 'rateLimit', retryAfter: 1 }, { method: 'revokeChatInviteLink' });
+    from = slow.telegram.calls.length;
+    const revoked = await slow.gql(slowOwner.token, REVOKE, { id: link.id, c: CHANNEL });
+    expect(revoked.errors).toBeUndefined();
+    expect(revoked.data.revokeInviteLink.isRevoked).toBe(true);
+    expect(methodsSince(slow, from)).toEqual(['revokeChatInviteLink', 'revokeChatInviteLink']);
   });
 });
 

@@ -55,7 +55,7 @@ export interface TelegramAdapterOptions {
   timeoutMs: number;
   /** Retries of calls that are safe to repeat (reads, edits, revokes); creates only after a 429, never after a timeout or 5xx. */
   maxRetries: number;
-  /** A 429 asking to wait longer than this is returned to the client as RATE_LIMITED. */
+  /** A 429 asking to wait up to this long is waited out and retried; a longer one is returned as RATE_LIMITED (0: never wait). */
   maxRetryAfterMs?: number;
   /**
    * A create still unanswered after timeoutMs fails for the client, but its answer is awaited this
@@ -103,7 +103,7 @@ export function mapTelegramError(error: unknown, chatId: number): AppError {
   return upstreamError('Telegram call failed');
 }
 
-const DEFAULT_MAX_RETRY_AFTER_MS = 2000;
+const DEFAULT_MAX_RETRY_AFTER_MS = 5000;
 
 const unixTime = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
@@ -128,11 +128,16 @@ export class TelegramBotApiAdapter implements TelegramGateway {
   /** Creates that timed out for the client and whose answer is still awaited, to revoke their link. */
   private readonly lateCreates = new Map<Promise<unknown>, { method: string; chatId: number }>();
 
+  private readonly maxRetryAfterMs: number;
+
   constructor(private readonly options: TelegramAdapterOptions) {
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     const transport = {
       apiRoot: options.apiRoot,
+      // Per attempt: the client's waits after a 429 are outside it.
       timeoutMs: options.timeoutMs,
-      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+      // The client reads 0 as "no cap"; ours means "never wait", and every retry_after is at least 1 s.
+      maxRetryAfterMs: this.maxRetryAfterMs || 1,
       retryBackoffMs: 200,
     };
     this.retrying = new Bot(options.token, { ...transport, maxRetries: options.maxRetries });
@@ -153,39 +158,45 @@ export class TelegramBotApiAdapter implements TelegramGateway {
     }
   }
 
-  /**
-   * A 429 means Telegram did not run the call, so even a create may be sent again: once the
-   * short wait it asks for is over, like the retrying client does for the other methods.
-   */
-  private async retryRateLimit<T>(run: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await run();
-      } catch (error) {
-        const waitMs = error instanceof TelegramApiError && error.errorCode === 429 ? (error.retryAfter ?? 1) * 1000 : Infinity;
-        if (attempt >= this.options.maxRetries || waitMs > (this.options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS)) throw error;
-        await sleep(waitMs);
-      }
-    }
+  /** A 429 whose wait fits maxRetryAfterMs, while retries are left: how long to wait before sending again. */
+  private rateLimitWaitMs(error: unknown, attempt: number): number | null {
+    if (!(error instanceof TelegramApiError) || error.errorCode !== 429 || attempt >= this.options.maxRetries) return null;
+    const waitMs = (error.retryAfter ?? 1) * 1000;
+    return waitMs <= this.maxRetryAfterMs ? waitMs : null;
   }
 
   /**
-   * Sends a create once (again only after a short 429). Unanswered after timeoutMs, it fails with
-   * UPSTREAM_ERROR, yet Telegram may still have made the link: the answer is awaited up to
-   * createAnswerWaitMs, and a link that comes back is revoked. Only a create that never gets an
-   * answer at all can leave a link nobody knows of, and that is logged as an error.
+   * Sends a create once, and again only after a 429 (Telegram did not run the refused call) whose
+   * wait fits maxRetryAfterMs; each attempt has its own timeoutMs, the wait counts against none.
+   * Unanswered after timeoutMs, it fails with UPSTREAM_ERROR, yet Telegram may still have made the
+   * link: the answer is awaited up to createAnswerWaitMs, and a link that comes back is revoked.
+   * Only a create that never gets an answer at all can leave a link nobody knows of, and that is
+   * logged as an error.
    */
   private async createOnce(method: string, chatId: number, create: () => Promise<ChatInviteLink>): Promise<TelegramInviteLink> {
-    const answer = this.retryRateLimit(create);
-    let timer: NodeJS.Timeout | undefined;
-    const late = Symbol('late');
-    const deadline = new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), this.options.timeoutMs)));
-    try {
-      const first = await Promise.race([answer, deadline]);
+    for (let attempt = 0; ; attempt++) {
+      const answer = create();
+      let timer: NodeJS.Timeout | undefined;
+      const late = Symbol('late');
+      const deadline = new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), this.options.timeoutMs)));
+      let first: ChatInviteLink | typeof late;
+      try {
+        first = await Promise.race([answer, deadline]);
+      } catch (error) {
+        const waitMs = this.rateLimitWaitMs(error, attempt);
+        if (waitMs === null) throw error;
+        await sleep(waitMs);
+        continue;
+      } finally {
+        clearTimeout(timer);
+      }
       if (first !== late) return toInviteLink(first);
-    } finally {
-      clearTimeout(timer);
+      this.awaitLateAnswer(method, chatId, answer);
+      throw new TimeoutError(`${method} got no answer within ${this.options.timeoutMs} ms`);
     }
+  }
+
+  private awaitLateAnswer(method: string, chatId: number, answer: Promise<ChatInviteLink>) {
     const settled: Promise<unknown> = answer
       .then(
         (link) => this.revokeLateLink(method, chatId, link),
@@ -197,7 +208,6 @@ export class TelegramBotApiAdapter implements TelegramGateway {
       )
       .finally(() => this.lateCreates.delete(settled));
     this.lateCreates.set(settled, { method, chatId });
-    throw new TimeoutError(`${method} got no answer within ${this.options.timeoutMs} ms`);
   }
 
   /** At shutdown: gives late create answers a few seconds to arrive (and be revoked), then logs those still out. */

@@ -45,15 +45,42 @@ function graphqlErrorOf(error: AppError, from: GraphQLError | undefined): GraphQ
   });
 }
 
-/** Logs every error that will be masked, with the request id, before yoga masks it. */
+/**
+ * GraphQL's own refusals of a request (parse, validation, variable coercion, a request body that is
+ * not JSON): a GraphQLError made of GraphQLErrors only, not raised by a resolver. The client's doing.
+ */
+function isRequestGraphqlError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.path) return false;
+  for (let cause: unknown = error.originalError; cause !== undefined && cause !== null; cause = (cause as GraphQLError).originalError) {
+    if (!(cause instanceof GraphQLError)) return false;
+  }
+  return true;
+}
+
+const isClientError = (error: unknown) =>
+  error instanceof AppError || (error instanceof GraphQLError && error.originalError instanceof AppError) || isRequestGraphqlError(error);
+
+/**
+ * A request-level GraphQL error as the client sees it: with a code (variable coercion gets
+ * BAD_USER_INPUT), without the error it wraps or the parser's message (extensions.originalError).
+ */
+function requestErrorOf(error: GraphQLError): GraphQLError {
+  const { originalError: _parserMessage, ...extensions } = error.extensions as Record<string, unknown>;
+  if (extensions.code === undefined && error.message.startsWith('Variable "$')) extensions.code = 'BAD_USER_INPUT';
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions });
+}
+
+/** Logs every error that will be masked, with the request id, before yoga masks it; the client's at debug level. */
 const unexpectedErrorLogPlugin: Plugin<Context> = {
   onExecute() {
     return {
       onExecuteDone({ args, result }) {
         if (!('errors' in result) || !result.errors) return;
         for (const error of result.errors) {
-          if (error instanceof AppError || error.originalError instanceof AppError) continue;
-          if (error.originalError === undefined && !error.path) continue;
+          if (isClientError(error)) {
+            args.contextValue.deps.log.debug({ err: error }, 'request refused');
+            continue;
+          }
           args.contextValue.deps.log.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
         }
       },
@@ -102,6 +129,7 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
         const from = error instanceof GraphQLError ? error : undefined;
         const original = from ? from.originalError : error;
         if (original instanceof AppError) return graphqlErrorOf(original, from);
+        if (from && isRequestGraphqlError(from)) return requestErrorOf(from);
         if (from && (!from.originalError || from.originalError instanceof GraphQLError)) return from;
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
@@ -110,7 +138,8 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
       debug: (...args) => log.debug({ yoga: args }),
       info: (...args) => log.info({ yoga: args }),
       warn: (...args) => log.warn({ yoga: args }),
-      error: (...args) => log.error({ yoga: args }),
+      // yoga logs here every error it masks outside execution (the context's auth errors, bad bodies).
+      error: (...args) => (args.every(isClientError) ? log.debug({ yoga: args }) : log.error({ yoga: args })),
     },
     plugins: [
       // The API authenticates with the Authorization header only: a browser never adds it by itself,

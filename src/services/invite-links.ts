@@ -9,6 +9,8 @@ import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
 import { findChannel } from './channels.ts';
 import { assertTagsExist } from './tags.ts';
 import { partnerScope, requireFullToken } from '../auth/access.ts';
+import { releaseIdempotencyKey, withIdempotencyKeyHeld } from './idempotency-keys.ts';
+import { markRevoked, recordRevokeIntent, settleRevokeIntentAfterFailure } from './pending-revokes.ts';
 
 type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
 
@@ -107,6 +109,7 @@ async function storeCreatedLink(actor: AccountActor, deps: ServiceDeps, query: L
         },
         select: { id: true },
       });
+      if (record.idempotencyKey) await releaseIdempotencyKey(tx, actor.accountId, record.idempotencyKey);
       return tx.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
     });
   } catch (error) {
@@ -199,10 +202,22 @@ async function createLink(
   request: CreateLinkRequest,
   createInTelegram: () => Promise<TelegramInviteLink>,
 ) {
-  if (request.idempotencyKey) {
-    const existing = await findByIdempotencyKey(actor, deps, query, request.idempotencyKey, request.partnerId);
-    if (existing) return existing;
-  }
+  const idempotencyKey = request.idempotencyKey;
+  if (!idempotencyKey) return createAndStoreLink(actor, deps, query, request, createInTelegram);
+  const findEarlier = () => findByIdempotencyKey(actor, deps, query, idempotencyKey, request.partnerId);
+  const existing = await findEarlier();
+  if (existing) return existing;
+  return withIdempotencyKeyHeld(deps.db, actor.accountId, idempotencyKey, findEarlier, async () =>
+    (await findEarlier()) ?? createAndStoreLink(actor, deps, query, request, createInTelegram),
+  );
+}
+
+async function createAndStoreLink(
+  actor: AccountActor, deps: ServiceDeps,
+  query: LinkQuery,
+  request: CreateLinkRequest,
+  createInTelegram: () => Promise<TelegramInviteLink>,
+) {
   const tagIds = [...new Set(request.tagIds ?? [])];
   const channel = await precheckCreate(actor, deps, request.channelId, tagIds);
   const created = await createInTelegram();
@@ -306,8 +321,15 @@ export async function revokeInviteLink(actor: AccountActor, deps: ServiceDeps, q
   requireFullToken(actor);
   const link = await findOwnedLink(actor, deps, id, channelId);
   if (!link.isRevoked) {
-    await deps.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
-    await deps.db.prisma.inviteLink.update({ where: { id: link.id }, data: { isRevoked: true, updatedAt: new Date() } });
+    // The intent is stored first, so the row follows Telegram whatever fails after the revoke.
+    await recordRevokeIntent(deps.db, link.id);
+    try {
+      await deps.telegram.revokeInviteLink(Number(link.chatId), link.inviteLink);
+    } catch (error) {
+      await settleRevokeIntentAfterFailure(deps, link.id, error);
+      throw error;
+    }
+    await markRevoked(deps, link.id);
   }
   return deps.db.prisma.inviteLink.findUniqueOrThrow({ ...query, where: { id: link.id } });
 }

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { buildApp, type App } from '../../src/app.ts';
+import { buildApp, type App, type RunningApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createServer, type InviteqlServer } from '../../src/http/server.ts';
@@ -32,6 +32,8 @@ export interface TestApp {
   amocrmCredentials: AmoCrmCredentials;
   secretsKey: string;
   amocrmInitialPair: AmoTokenPair;
+  /** The app's pending-revoke reconciler (runOnce to complete revokes now). */
+  pendingRevokes: RunningApp['pendingRevokes'];
   /** Every log line written, for asserting what reaches the logs. */
   logs: string[];
   createAccount(name?: string): Promise<{ accountId: string; token: string }>;
@@ -44,6 +46,8 @@ export interface TestAppOptions {
   /** How long a create's answer is awaited after telegramTimeoutMs, to revoke a late link. */
   telegramCreateAnswerWaitMs?: number;
   telegramMaxRetries?: number;
+  /** TELEGRAM_MAX_RETRY_AFTER_S: the longest 429 wait the adapter sits out. */
+  telegramMaxRetryAfterS?: number;
   amocrm?: {
     /** The adapter's limit; default 6/s, under the emulator's 7/s. */
     rateLimitPerSecond?: number;
@@ -74,6 +78,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     TELEGRAM_TIMEOUT_MS: setting(options.telegramTimeoutMs, 1000),
     TELEGRAM_MAX_RETRIES: setting(options.telegramMaxRetries, 1),
+    TELEGRAM_MAX_RETRY_AFTER_S: setting(options.telegramMaxRetryAfterS, 5),
     TELEGRAM_CREATE_ANSWER_WAIT_MS: setting(options.telegramCreateAnswerWaitMs, 5000),
     // The adapter's limit: under the emulator's 7/s.
     AMOCRM_RATE_LIMIT_PER_SECOND: setting(options.amocrm?.rateLimitPerSecond, 6),
@@ -110,6 +115,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     amocrmCredentials: amocrmEmulated.credentials,
     secretsKey: amocrmEmulated.secretsKey,
     amocrmInitialPair: amocrmEmulated.initialPair,
+    pendingRevokes: running.pendingRevokes,
     logs,
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
