@@ -392,6 +392,14 @@ export class TelegramEmulator {
     this.calls.length = 0;
   }
 
+  // Chat descriptions (getChat's `description`), where an owner puts a channel-verification code.
+  private readonly descriptions = new Map<number, string>();
+
+  setChatDescription(chatId: number, description: string): void {
+    if (!this.chats.has(chatId)) throw new Error(`TelegramEmulator has no chat ${chatId}`);
+    this.descriptions.set(chatId, description);
+  }
+
   private async handleRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://emulator');
     if (url.pathname.startsWith('/_emulator/')) return this.handleControl(request, response, url);
@@ -508,7 +516,7 @@ export class TelegramEmulator {
 
   private getChat(params: WireParams): unknown {
     const chat = this.requireChat(params, 'read');
-    return { id: chat.id, type: chat.type, title: chat.title, username: chat.username };
+    return { id: chat.id, type: chat.type, title: chat.title, username: chat.username, description: this.descriptions.get(chat.id) };
   }
 
   private getChatMember(params: WireParams): unknown {
