@@ -66,7 +66,7 @@ describe('channel takeover (issue 12, item 1)', () => {
 
   it('answers the same whoever holds the chat', async () => {
     const holder = await t.createAccount('Another holder');
-    const chat = t.addChannel('Holder B secret title');
+    const chat = t.addChannel({ title: 'Holder B secret title' });
     expect((await t.connectVerifiedChannel(holder.token, chat)).errors).toBeUndefined();
     const intruder = await t.createAccount('Intruder 2');
     const onDemo = firstError(await t.gql(intruder.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));

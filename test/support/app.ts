@@ -44,7 +44,7 @@ export interface TestApp {
    * A new emulated channel where the bot may invite users. A chat belongs to one account, so each
    * account of a test that manages links needs a chat of its own.
    */
-  addChannel(title?: string): number;
+  addChannel(fields?: { title?: string; username?: string }): number;
   gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
@@ -132,9 +132,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       if (code) telegram.setChatDescription(telegramId, `Our channel. ${code}`);
       return testApp.gql(token, VERIFY_CHANNEL, { telegramId });
     },
-    addChannel(title = 'Test channel') {
+    addChannel({ title = 'Test channel', username }: { title?: string; username?: string } = {}) {
       const id = nextChannelId--;
-      telegram.setChat({ id, type: 'channel', title, botStatus: 'administrator', canInviteUsers: true });
+      telegram.setChat({ id, type: 'channel', title, username, botStatus: 'administrator', canInviteUsers: true });
       return id;
     },
     async gql(token, query, variables) {
