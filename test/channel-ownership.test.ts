@@ -4,9 +4,10 @@ import { createTestApp, CONNECT_CHANNEL, VERIFY_CHANNEL, CHANNEL, type GraphQLRe
 import { ensureSandboxAccount, SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
 
 let t: TestApp;
+let demoToken: string;
 beforeAll(async () => {
   t = await createTestApp();
-  await ensureSandboxAccount(t.app.db);
+  demoToken = await ensureSandboxAccount(t.app.db);
 });
 afterAll(() => t.close());
 
@@ -62,6 +63,11 @@ describe('channel takeover (issue 12, item 1)', () => {
     expect(t.telegram.links(CHANNEL)).toHaveLength(linksBefore);
     expect(t.telegram.calls.filter((call) => call.method === 'createChatInviteLink')).toHaveLength(0);
     expect(await t.app.db.prisma.channel.count({ where: { accountId: intruder.accountId } })).toBe(0);
+
+    // The demo account's channel stays connected and usable.
+    const own = await t.gql(demoToken, CREATE, { i: { channelId: CHANNEL, name: 'demo still works' } });
+    expect(own.errors).toBeUndefined();
+    expect(t.telegram.links(CHANNEL)).toHaveLength(linksBefore + 1);
   });
 
   it('answers the same whoever holds the chat', async () => {

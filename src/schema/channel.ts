@@ -2,7 +2,7 @@ import { builder } from './builder.ts';
 import { connectChannel, listChannels, verifyChannel } from '../services/channels.ts';
 
 const ChannelStatus = builder.enumType('ChannelStatus', {
-  description: 'Who may manage the channel\'s links (README, "Security").',
+  description: 'Who may manage the channel\'s links (README, "Security: channel ownership").',
   values: {
     PENDING: { description: 'Connected, ownership not proven yet: put verification.code in the channel description, then verifyChannel. Link calls answer CONFLICT CHANNEL_NOT_VERIFIED.' },
     VERIFIED: { description: 'The channel\'s one live connection.' },
@@ -56,7 +56,7 @@ builder.mutationFields((t) => ({
   connectChannel: t.prismaField({
     type: 'Channel',
     description:
-      'Checks the helper bot\'s rights and stores the channel as PENDING with a verification code (CONFLICT CHANNEL_CONNECTED_ELSEWHERE when another account holds it)',
+      'Checks the helper bot\'s rights and stores the channel; a new connection is PENDING with a verification code (README, "Security: channel ownership"). CONFLICT CHANNEL_CONNECTED_ELSEWHERE when another account holds the channel',
     args: { telegramId: t.arg({ type: 'SafeInt', required: true }) },
     resolve: (query, _root, args, ctx) => connectChannel(ctx.viewer, ctx.deps, query, args.telegramId),
   }),
