@@ -6,11 +6,10 @@ import type { ChatBotStatus } from '../adapters/telegram.ts';
 import { accountScope, requireFullToken } from '../auth/access.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import {
-  VERIFICATION_TTL_MS,
   assertNotConnectedElsewhere,
+  claimFields,
   connectedElsewhere,
   descriptionHasCode,
-  newVerificationCode,
   requireLinkChannel,
 } from './channel-ownership.ts';
 
@@ -63,13 +62,7 @@ export async function connectChannel(actor: AccountActor, deps: ServiceDeps, que
     where: key,
     select: { status: true, verificationCode: true, verificationExpiresAt: true },
   });
-  const now = Date.now();
-  const claim =
-    own?.status === 'VERIFIED'
-      ? {}
-      : own?.status === 'PENDING' && own.verificationCode && own.verificationExpiresAt && own.verificationExpiresAt.getTime() > now
-        ? { status: 'PENDING' as const }
-        : { status: 'PENDING' as const, verificationCode: newVerificationCode(), verificationExpiresAt: new Date(now + VERIFICATION_TTL_MS) };
+  const claim = claimFields(own);
   return deps.db.prisma.channel.upsert({
     ...query,
     where: key,
