@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, CONNECT_CHANNEL, CHANNEL, type TestApp } from './support/app.ts';
+import { createTestApp, CHANNEL, type TestApp } from './support/app.ts';
 
 let t: TestApp;
 let owner: { accountId: string; token: string };
@@ -9,7 +9,7 @@ beforeAll(async () => {
   t = await createTestApp();
   owner = await t.createAccount('Owner');
   other = await t.createAccount('Other');
-  const connected = await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL });
+  const connected = await t.connectVerifiedChannel(owner.token, CHANNEL);
   expect(connected.errors).toBeUndefined();
 });
 afterAll(() => t.close());

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, CONNECT_CHANNEL, CHANNEL, type TestApp } from './support/app.ts';
+import { createTestApp, CHANNEL, type TestApp } from './support/app.ts';
 
 const CREATE = `mutation($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { id inviteLink isRevoked } }`;
 
@@ -9,7 +9,7 @@ let owner: { accountId: string; token: string };
 beforeAll(async () => {
   t = await createTestApp();
   owner = await t.createAccount('Owner');
-  expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+  expect((await t.connectVerifiedChannel(owner.token, CHANNEL)).errors).toBeUndefined();
 });
 afterAll(() => t.close());
 

@@ -316,7 +316,7 @@ beforeAll(async () => {
     expect(response.errors).toBeUndefined();
     return response.data;
   };
-  await ok(CONNECT_CHANNEL, { telegramId: CHANNEL });
+  expect((await t.connectVerifiedChannel(token, CHANNEL)).errors).toBeUndefined();
   await ok('mutation { createPartner(externalId: 7, title: "Agency 7") { id } }');
   tagTypeId = (await ok('mutation { createTagType(name: "Source") { id } }')).createTagType.id;
   tagId = (await ok('mutation($t: ID) { createTag(name: "ads", color: "#ff0000", typeId: $t) { id } }', { t: tagTypeId })).createTag.id;

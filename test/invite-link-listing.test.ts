@@ -186,12 +186,13 @@ function buildFixtures() {
 
 async function seed() {
   const prisma = t.app.db.prisma;
+  // B holds A's chat too, as only data from before channel ownership can (SUPERSEDED: its links list).
   await prisma.channel.createMany({
     data: [
-      { id: ids.channelA, accountId: A.accountId, telegramId: BigInt(CHANNEL), title: 'Main channel', botIsAdmin: true, botCanInviteUsers: true },
-      { id: ids.channelA2, accountId: A.accountId, telegramId: BigInt(SECOND_CHANNEL), title: 'Second channel', botIsAdmin: true, botCanInviteUsers: true },
-      { id: ids.channelBulk, accountId: A.accountId, telegramId: BigInt(BULK_CHANNEL), title: 'Bulk channel', botIsAdmin: true, botCanInviteUsers: true },
-      { id: ids.channelB, accountId: B.accountId, telegramId: BigInt(CHANNEL), title: 'B channel', botIsAdmin: true, botCanInviteUsers: true },
+      { id: ids.channelA, accountId: A.accountId, telegramId: BigInt(CHANNEL), title: 'Main channel', botIsAdmin: true, botCanInviteUsers: true, status: 'VERIFIED' },
+      { id: ids.channelA2, accountId: A.accountId, telegramId: BigInt(SECOND_CHANNEL), title: 'Second channel', botIsAdmin: true, botCanInviteUsers: true, status: 'VERIFIED' },
+      { id: ids.channelBulk, accountId: A.accountId, telegramId: BigInt(BULK_CHANNEL), title: 'Bulk channel', botIsAdmin: true, botCanInviteUsers: true, status: 'VERIFIED' },
+      { id: ids.channelB, accountId: B.accountId, telegramId: BigInt(CHANNEL), title: 'B channel', botIsAdmin: true, botCanInviteUsers: true, status: 'SUPERSEDED' },
     ],
   });
   await prisma.partner.createMany({

@@ -11,6 +11,7 @@ const BOT_ID = Number(BOT_TOKEN.split(':')[0]);
 let t: TestApp;
 let owner: { accountId: string; token: string };
 let other: { accountId: string; token: string };
+let otherChannel: number;
 let tagA: string;
 let tagB: string;
 let otherAccountTag: string;
@@ -48,7 +49,7 @@ async function connectWhileAllowed(token: string, chatId: number) {
   const original = { botStatus: chatId === NOT_MEMBER ? ('left' as const) : ('administrator' as const), canInviteUsers: false };
   t.telegram.updateChat(chatId, { botStatus: 'administrator', canInviteUsers: true });
   try {
-    const connected = await t.gql(token, CONNECT_CHANNEL, { telegramId: chatId });
+    const connected = await t.connectVerifiedChannel(token, chatId);
     expect(connected.errors).toBeUndefined();
   } finally {
     t.telegram.updateChat(chatId, original);
@@ -73,8 +74,10 @@ beforeAll(async () => {
   t = await createTestApp({ telegramTimeoutMs: 10_000 });
   owner = await t.createAccount('Owner');
   other = await t.createAccount('Other');
-  for (const account of [owner, other]) {
-    const connected = await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL });
+  // A chat belongs to one account: the other account manages a chat of its own.
+  otherChannel = t.addChannel();
+  for (const [account, chat] of [[owner, CHANNEL], [other, otherChannel]] as const) {
+    const connected = await t.connectVerifiedChannel(account.token, chat);
     expect(connected.errors).toBeUndefined();
   }
   const tag = async (token: string, name: string) => {
@@ -91,20 +94,21 @@ afterAll(() => t.close());
 describe('connectChannel', () => {
   it('stores a channel where the bot is an admin that can invite users', async () => {
     const account = await t.createAccount('Connect ok');
-    const response = await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL });
+    const chat = t.addChannel({ title: 'Connect ok channel', username: 'connect_ok_channel' });
+    const response = await t.gql(account.token, CONNECT_CHANNEL, { telegramId: chat });
     expect(response.errors).toBeUndefined();
     expect(response.data.connectChannel).toMatchObject({
-      telegramId: CHANNEL,
-      title: 'Demo channel',
+      telegramId: chat,
+      title: 'Connect ok channel',
       botIsAdmin: true,
       botCanInviteUsers: true,
     });
     const stored = await t.app.db.prisma.channel.findMany({ where: { accountId: account.accountId } });
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({
-      telegramId: BigInt(CHANNEL),
-      title: 'Demo channel',
-      username: 'demo_channel',
+      telegramId: BigInt(chat),
+      title: 'Connect ok channel',
+      username: 'connect_ok_channel',
       botIsAdmin: true,
       botCanInviteUsers: true,
     });
@@ -129,16 +133,17 @@ describe('connectChannel', () => {
 
   it('answers CONFLICT once the bot has been kicked, and records that it lost its rights', async () => {
     const account = await t.createAccount('Connect kicked');
-    expect((await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
-    t.telegram.updateChat(CHANNEL, { botStatus: 'kicked' });
+    const chat = t.addChannel();
+    expect((await t.gql(account.token, CONNECT_CHANNEL, { telegramId: chat })).errors).toBeUndefined();
+    t.telegram.updateChat(chat, { botStatus: 'kicked' });
     try {
-      const error = firstError(await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL }));
-      expect(error.extensions).toMatchObject({ code: 'CONFLICT', reason: 'BOT_NOT_IN_CHANNEL', channelId: CHANNEL });
+      const error = firstError(await t.gql(account.token, CONNECT_CHANNEL, { telegramId: chat }));
+      expect(error.extensions).toMatchObject({ code: 'CONFLICT', reason: 'BOT_NOT_IN_CHANNEL', channelId: chat });
     } finally {
-      t.telegram.updateChat(CHANNEL, { botStatus: 'administrator', canInviteUsers: true });
+      t.telegram.updateChat(chat, { botStatus: 'administrator', canInviteUsers: true });
     }
     const channels = await t.gql(account.token, '{ channels { telegramId botIsAdmin botCanInviteUsers } }');
-    expect(channels.data.channels).toEqual([{ telegramId: CHANNEL, botIsAdmin: false, botCanInviteUsers: false }]);
+    expect(channels.data.channels).toEqual([{ telegramId: chat, botIsAdmin: false, botCanInviteUsers: false }]);
   });
 });
 
@@ -466,7 +471,7 @@ describe('idempotency', () => {
     expect(callsOf('createChatInviteLink')).toHaveLength(creates + 1);
     expect(await t.app.db.prisma.inviteLink.count({ where: { idempotencyKey } })).toBe(1);
     // The key belongs to the account: another account's same key is a new link.
-    const theirs = await createLink({ name: 'once', idempotencyKey }, other.token);
+    const theirs = await createLink({ channelId: otherChannel, name: 'once', idempotencyKey }, other.token);
     expect(theirs.id).not.toBe(first.id);
   });
 });
@@ -493,16 +498,17 @@ describe('idempotency under concurrency', () => {
 describe('concurrency', () => {
   it('creates 50 links at once in one channel', async () => {
     const account = await t.createAccount('Busy');
-    expect((await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
-    const before = new Set(t.telegram.links(CHANNEL).map((link) => link.invite_link));
+    const chat = t.addChannel();
+    expect((await t.connectVerifiedChannel(account.token, chat)).errors).toBeUndefined();
+    const before = new Set(t.telegram.links(chat).map((link) => link.invite_link));
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => t.gql(account.token, CREATE, { input: { channelId: CHANNEL, name: `burst ${i}`, tagIds: [] } })),
+      Array.from({ length: 50 }, (_, i) => t.gql(account.token, CREATE, { input: { channelId: chat, name: `burst ${i}`, tagIds: [] } })),
     );
     for (const response of responses) expect(response.errors).toBeUndefined();
     const urls = new Set(responses.map((response) => response.data.createInviteLink.inviteLink as string));
     expect(urls.size).toBe(50);
     expect(await rowCount(account.accountId)).toBe(50);
-    const created = t.telegram.links(CHANNEL).filter((link) => !before.has(link.invite_link));
+    const created = t.telegram.links(chat).filter((link) => !before.has(link.invite_link));
     expect(created).toHaveLength(50);
     expect(new Set(created.map((link) => link.invite_link))).toEqual(urls);
   });
@@ -577,7 +583,7 @@ describe('editing an expired link', () => {
     const t = await createTestApp();
     try {
       const { token } = await t.createAccount();
-      expect((await t.gql(token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+      expect((await t.connectVerifiedChannel(token, CHANNEL)).errors).toBeUndefined();
       const created = await t.gql(token, 'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "soon over" }) { id } }', {
         c: CHANNEL,
       });

@@ -3,7 +3,7 @@ import type { App } from '../src/app.ts';
 import { Database } from '../src/db/database.ts';
 import { createServer, type InviteqlServer } from '../src/http/server.ts';
 import { completePendingRevokes } from '../src/services/pending-revokes.ts';
-import { createTestApp, CONNECT_CHANNEL, CHANNEL, type TestApp } from './support/app.ts';
+import { createTestApp, CHANNEL, type TestApp } from './support/app.ts';
 import { cuttableProxy, type DatabaseProxy } from './support/db-proxy.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
@@ -19,7 +19,7 @@ let owner: { accountId: string; token: string };
 beforeAll(async () => {
   t = await createTestApp();
   owner = await t.createAccount('Owner');
-  expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+  expect((await t.connectVerifiedChannel(owner.token, CHANNEL)).errors).toBeUndefined();
 });
 afterAll(() => t.close());
 

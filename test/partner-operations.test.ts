@@ -8,7 +8,7 @@ import { buildSchema } from '../src/schema/index.ts';
 import { createRequestRateLimiter } from '../src/auth/rate-limit.ts';
 import { createServer } from '../src/http/server.ts';
 import { buildPartnerManifest, readPartnerManifest } from '../src/http/persisted-operations.ts';
-import { CHANNEL, CONNECT_CHANNEL, createTestApp, type TestApp } from './support/app.ts';
+import { CHANNEL, createTestApp, type TestApp } from './support/app.ts';
 
 let t: TestApp;
 let owner: string;
@@ -37,7 +37,7 @@ async function post(token: string, body: Record<string, unknown>, server = t.yog
 beforeAll(async () => {
   t = await createTestApp();
   owner = (await t.createAccount()).token;
-  expect((await t.gql(owner, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+  expect((await t.connectVerifiedChannel(owner, CHANNEL)).errors).toBeUndefined();
   await t.gql(owner, 'mutation { a: createPartner(externalId: 7, title: "Agency Seven") { id } b: createPartner(externalId: 8, title: "Agency Eight") { id } }');
   const created = await t.gql(owner, 'mutation { createApiToken(name: "agency 7", partnerExternalId: 7) { token apiToken { partner { externalId } } } }');
   expect(created.data.createApiToken.apiToken.partner.externalId).toBe(7);

@@ -40,7 +40,7 @@ async function connectWhileAllowed(chatId: number) {
   const original = { botStatus: chatId === NOT_MEMBER ? ('left' as const) : ('administrator' as const), canInviteUsers: false };
   t.telegram.updateChat(chatId, { botStatus: 'administrator', canInviteUsers: true });
   try {
-    expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: chatId })).errors).toBeUndefined();
+    expect((await t.connectVerifiedChannel(owner.token, chatId)).errors).toBeUndefined();
   } finally {
     t.telegram.updateChat(chatId, original);
   }
@@ -71,7 +71,7 @@ const persisted = (token: string, operationName: string, variables: Record<strin
 beforeAll(async () => {
   t = await createTestApp({ telegramTimeoutMs: 5000 });
   owner = await t.createAccount('Owner');
-  expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+  expect((await t.connectVerifiedChannel(owner.token, CHANNEL)).errors).toBeUndefined();
   await connectWhileAllowed(NO_RIGHTS);
   await connectWhileAllowed(NOT_MEMBER);
   for (const [externalId, title] of [[1, 'Alpha'], [2, 'Beta']] as const) {
@@ -119,8 +119,9 @@ describe('partnerCreateInviteLink (seed 000 POST /links)', () => {
 
   it("404: does not find another account's partner", async () => {
     const stranger = await t.createAccount('Stranger');
-    expect((await t.gql(stranger.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
-    const response = await partnerCreate(stranger.token, 1, { name: 'not yours' });
+    const chat = t.addChannel();
+    expect((await t.connectVerifiedChannel(stranger.token, chat)).errors).toBeUndefined();
+    const response = await partnerCreate(stranger.token, 1, { channelId: chat, name: 'not yours' });
     expect(firstError(response)).toMatchObject({ message: 'Partner with id=1 not found', extensions: { code: 'NOT_FOUND' } });
   });
 
@@ -188,34 +189,36 @@ describe('partnerCreateInviteLink (seed 000 POST /links)', () => {
 describe('partnerInviteLinks (seed 000 POST /links/all)', () => {
   it("lists only that partner's links in that channel", async () => {
     const account = await t.createAccount('Listing');
-    expect((await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+    // A chat belongs to one account: this one gets its own.
+    const chat = t.addChannel();
+    expect((await t.connectVerifiedChannel(account.token, chat)).errors).toBeUndefined();
     for (const [e, title] of [[10, 'Ten'], [20, 'Twenty']] as const) {
       expect((await t.gql(account.token, CREATE_PARTNER, { e, title })).errors).toBeUndefined();
     }
     const ten: string[] = [];
     for (const name of ['ten a', 'ten b', 'ten c']) {
-      const response = await partnerCreate(account.token, 10, { name });
+      const response = await partnerCreate(account.token, 10, { channelId: chat, name });
       expect(response.errors).toBeUndefined();
       ten.push(response.data.partnerCreateInviteLink.id);
     }
-    expect((await partnerCreate(account.token, 20, { name: 'twenty' })).errors).toBeUndefined();
-    expect((await t.gql(account.token, CREATE, { input: { channelId: CHANNEL, name: 'own link' } })).errors).toBeUndefined();
+    expect((await partnerCreate(account.token, 20, { channelId: chat, name: 'twenty' })).errors).toBeUndefined();
+    expect((await t.gql(account.token, CREATE, { input: { channelId: chat, name: 'own link' } })).errors).toBeUndefined();
 
-    const all = await t.gql(account.token, PARTNER_LINKS, { externalId: 10, c: CHANNEL });
+    const all = await t.gql(account.token, PARTNER_LINKS, { externalId: 10, c: chat });
     expect(all.errors).toBeUndefined();
     expect(all.data.partnerInviteLinks).toMatchObject({ page: 1, limit: 10, total: 3 });
     expect(all.data.partnerInviteLinks.items.map((item: { id: string }) => item.id).sort()).toEqual([...ten].sort());
     for (const item of all.data.partnerInviteLinks.items) expect(item.partner).toEqual({ externalId: 10 });
 
-    const paged = await t.gql(account.token, PARTNER_LINKS, { externalId: 10, c: CHANNEL, page: 2, limit: 2 });
+    const paged = await t.gql(account.token, PARTNER_LINKS, { externalId: 10, c: chat, page: 2, limit: 2 });
     expect(paged.data.partnerInviteLinks).toMatchObject({ page: 2, limit: 2, total: 3 });
     expect(paged.data.partnerInviteLinks.items).toHaveLength(1);
 
-    const twenty = await t.gql(account.token, PARTNER_LINKS, { externalId: 20, c: CHANNEL });
+    const twenty = await t.gql(account.token, PARTNER_LINKS, { externalId: 20, c: chat });
     expect(twenty.data.partnerInviteLinks.total).toBe(1);
     expect(twenty.data.partnerInviteLinks.items[0].name).toBe('twenty');
 
-    const unknown = await t.gql(account.token, PARTNER_LINKS, { externalId: 30, c: CHANNEL });
+    const unknown = await t.gql(account.token, PARTNER_LINKS, { externalId: 30, c: chat });
     expect(firstError(unknown)).toMatchObject({ message: 'Partner with id=30 not found', extensions: { code: 'NOT_FOUND' } });
   });
 });

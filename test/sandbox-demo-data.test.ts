@@ -17,6 +17,8 @@ describe('sandbox demo data', () => {
     const prisma = database.db.prisma;
     const channels = await prisma.channel.findMany({ where: { accountId: SANDBOX_ACCOUNT_ID } });
     expect(channels.map((channel) => channel.telegramId)).toEqual([-1001000000001n]);
+    // Made by the operator, so no ownership proof is asked for: verified from the start.
+    expect(channels.map((channel) => channel.status)).toEqual(['VERIFIED']);
     expect(await prisma.tagType.count({ where: { accountId: SANDBOX_ACCOUNT_ID } })).toBeGreaterThanOrEqual(2);
     expect(await prisma.tag.count({ where: { accountId: SANDBOX_ACCOUNT_ID, typeId: null } })).toBeGreaterThanOrEqual(1);
     expect((await authenticate(database.db, `Bearer ${fixed}`)).accountId).toBe(SANDBOX_ACCOUNT_ID);

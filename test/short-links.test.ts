@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/http/server.ts';
-import { createTestApp, CONNECT_CHANNEL, CHANNEL, type GraphQLResponse, type TestApp } from './support/app.ts';
+import { createTestApp, CHANNEL, type GraphQLResponse, type TestApp } from './support/app.ts';
 
 /*
  * createShortLinks through GraphQL against the real amoCRM emulator (over HTTP, OAuth): batching
@@ -82,13 +82,15 @@ beforeAll(async () => {
   t = await createTestApp();
   owner = await t.createAccount('Owner');
   other = await t.createAccount('Other');
-  for (const account of [owner, other]) {
-    const connected = await t.gql(account.token, CONNECT_CHANNEL, { telegramId: CHANNEL });
+  // A chat belongs to one account: the other account manages a chat of its own.
+  const otherChannel = t.addChannel();
+  for (const [account, chat] of [[owner, CHANNEL], [other, otherChannel]] as const) {
+    const connected = await t.connectVerifiedChannel(account.token, chat);
     expect(connected.errors).toBeUndefined();
   }
   const createLink = 'mutation($c: SafeInt!, $n: String!) { createInviteLink(input: { channelId: $c, name: $n }) { id } }';
   ownLinkId = (await t.gql(owner.token, createLink, { c: CHANNEL, n: 'mine' })).data.createInviteLink.id;
-  otherLinkId = (await t.gql(other.token, createLink, { c: CHANNEL, n: 'theirs' })).data.createInviteLink.id;
+  otherLinkId = (await t.gql(other.token, createLink, { c: otherChannel, n: 'theirs' })).data.createInviteLink.id;
   channelRowId = (await t.app.db.prisma.inviteLink.findUniqueOrThrow({ where: { id: ownLinkId } })).channelId;
 });
 afterAll(() => t?.close());

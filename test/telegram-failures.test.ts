@@ -52,8 +52,8 @@ beforeAll(async () => {
   [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300, telegramCreateAnswerWaitMs: 1500, telegramMaxRetryAfterS: 1 })]);
   owner = await t.createAccount('Owner');
   slowOwner = await slow.createAccount('Owner');
-  expect((await t.gql(owner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
-  expect((await slow.gql(slowOwner.token, CONNECT_CHANNEL, { telegramId: CHANNEL })).errors).toBeUndefined();
+  expect((await t.connectVerifiedChannel(owner.token, CHANNEL)).errors).toBeUndefined();
+  expect((await slow.connectVerifiedChannel(slowOwner.token, CHANNEL)).errors).toBeUndefined();
 });
 afterAll(() => Promise.all([t?.close(), slow?.close()]));
 

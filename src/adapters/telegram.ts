@@ -40,6 +40,8 @@ export interface SubscriptionLinkFields {
 /** What the service needs from Telegram; implemented over the Bot API, or its emulator in sandbox mode. */
 export interface TelegramGateway {
   getChatStatus(chatId: number): Promise<ChatBotStatus>;
+  /** The chat's description (where an owner puts a channel-verification code), null when it has none. */
+  getChatDescription(chatId: number): Promise<string | null>;
   createInviteLink(chatId: number, fields: RegularLinkFields): Promise<TelegramInviteLink>;
   createSubscriptionInviteLink(chatId: number, fields: SubscriptionLinkFields): Promise<TelegramInviteLink>;
   /** Sends every field: Telegram clears the ones an edit omits. */
@@ -250,6 +252,10 @@ export class TelegramBotApiAdapter implements TelegramGateway {
           member.status === 'creator' || (isAdmin && 'can_invite_users' in member && member.can_invite_users === true),
       };
     });
+  }
+
+  getChatDescription(chatId: number): Promise<string | null> {
+    return this.call('getChat', chatId, async () => (await this.retrying.api.getChat({ chat_id: chatId })).description ?? null);
   }
 
   createInviteLink(chatId: number, fields: RegularLinkFields) {

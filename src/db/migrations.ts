@@ -74,11 +74,20 @@ export function readMigrationList(): MigrationList {
   };
 }
 
-/** Same effect and `_prisma_migrations` bookkeeping as `prisma migrate deploy`. */
-export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+/**
+ * Same effect and `_prisma_migrations` bookkeeping as `prisma migrate deploy`. `upTo` (a migration
+ * directory name) stops after that migration, so a test can put data before a later one.
+ */
+export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFactory, options: { upTo?: string } = {}): Promise<string[]> {
+  const list = readMigrationList();
+  if (options.upTo !== undefined) {
+    const upTo = options.upTo;
+    if (!list.migrationDirectories.some((directory) => directory.path === upTo)) throw new Error(`No migration ${upTo}`);
+    list.migrationDirectories = list.migrationDirectories.filter((directory) => directory.path <= upTo);
+  }
   return withEngine(adapter, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({
-      migrationsList: readMigrationList(),
+      migrationsList: list,
       filters: noFilters,
     });
     return appliedMigrationNames;

@@ -152,6 +152,7 @@ export async function ensureSeedChannel(db: Database, telegramId: number, title?
       title: title ?? `Seeded channel ${telegramId}`,
       botIsAdmin: true,
       botCanInviteUsers: true,
+      status: 'VERIFIED',
     },
     update: {},
     select: { id: true, telegramId: true, title: true },

@@ -454,6 +454,15 @@ export class TelegramEmulator {
     this.calls.length = 0;
   }
 
+  // Chat descriptions (getChat's `description`), where an owner puts a channel-verification code.
+  private readonly descriptions = new Map<number, string>();
+
+  setChatDescription(chatId: number, description: string): void {
+    if (!this.chats.has(chatId)) throw new Error(`TelegramEmulator has no chat ${chatId}`);
+    this.descriptions.set(chatId, description);
+  }
+
+
   // -------------------------------------------------------------------------------------------
   // What emulated users and admins do. Refusals throw EmulatorRefusal with Telegram's error name.
 
@@ -731,7 +740,7 @@ export class TelegramEmulator {
 
   private getChat(params: WireParams): unknown {
     const chat = this.requireChat(params, 'read');
-    return { id: chat.id, type: chat.type, title: chat.title, username: chat.username };
+    return { id: chat.id, type: chat.type, title: chat.title, username: chat.username, description: this.descriptions.get(chat.id) };
   }
 
   private getChatMember(params: WireParams): unknown {

@@ -3,6 +3,7 @@ import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { notFound, validationFailed, type FieldError } from '../errors.ts';
 import { pageArgs, parseInput, tagGroupRules } from './input-rules.ts';
+import { channelStateError } from './channel-ownership.ts';
 
 export type OrderField = 'CREATED_AT' | 'UPDATED_AT' | 'NAME' | 'BUDGET' | 'EXPIRE_DATE' | 'MEMBER_LIMIT';
 export interface InviteLinkOrder {
@@ -193,6 +194,7 @@ export async function listInviteLinks(
       relationLoadStrategy: 'join',
       where: { accountId_telegramId: { accountId: actor.accountId, telegramId: BigInt(listing.channelId) } },
       select: {
+        status: true,
         ...(!countedApart && { _count: { select: { inviteLinks: { where } } } }),
         inviteLinks: {
           ...query,
@@ -214,6 +216,8 @@ export async function listInviteLinks(
     countedApart ? countApart(actor, deps, listing) : undefined,
   ]);
   if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
+  const refusal = channelStateError(channel.status, listing.channelId, 'read');
+  if (refusal) throw refusal;
   // The conditional selects defeat Prisma's result type: `account` is there exactly with tag groups,
   // `_count` exactly when the total is not counted apart.
   const found = channel as unknown as { account?: TagGroupLookup; _count?: { inviteLinks: number }; inviteLinks: object[] };

@@ -7,6 +7,7 @@ import { fieldErrorsOf, inviteLinkUpdateRules, parseInput, regularLinkRules } fr
 import { isUniqueViolation } from '../db/errors.ts';
 import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
 import { findChannel } from './channels.ts';
+import { notVerified, requireLinkChannel } from './channel-ownership.ts';
 import { assertTagsExist } from './tags.ts';
 import { partnerScope, requireFullToken } from '../auth/access.ts';
 import { releaseIdempotencyKey, withIdempotencyKeyHeld } from './idempotency-keys.ts';
@@ -53,14 +54,25 @@ function regularLinkErrors(fields: RegularLinkFields, now = new Date()): FieldEr
   return result.success ? [] : fieldErrorsOf(result.error.issues, ['input']);
 }
 
-/** A link of this account in this channel; a partner token sees only its partner's links. */
+/**
+ * A link of this account in this channel, unless the channel is pending verification; a partner
+ * token sees only its partner's links.
+ */
 function ownedLinkWhere(actor: AccountActor, id: string, channelId: number): Prisma.InviteLinkWhereInput {
-  return { id, chatId: BigInt(channelId), ...partnerScope(actor) };
+  return { id, chatId: BigInt(channelId), ...partnerScope(actor), channel: { status: { not: 'PENDING' } } };
 }
 
 export async function findInviteLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, id: string, channelId: number) {
   const link = await deps.db.prisma.inviteLink.findFirst({ ...query, where: ownedLinkWhere(actor, id, channelId) });
-  if (!link) throw notFound(`Invite link ${id} not found in channel ${channelId}`);
+  if (!link) {
+    // Only on a miss: tell a pending channel apart from a missing link.
+    const channel = await deps.db.prisma.channel.findUnique({
+      where: { accountId_telegramId: { accountId: actor.accountId, telegramId: BigInt(channelId) } },
+      select: { status: true },
+    });
+    if (channel?.status === 'PENDING') throw notVerified(channelId);
+    throw notFound(`Invite link ${id} not found in channel ${channelId}`);
+  }
   return link;
 }
 
@@ -236,6 +248,7 @@ const given = <T>(value: T | null | undefined): value is T | null => value !== u
 
 export async function updateInviteLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, input: UpdateInviteLinkInput) {
   requireFullToken(actor);
+  await requireLinkChannel(actor, deps, input.channelId, 'write');
   const link = await findOwnedLink(actor, deps, input.id, input.channelId);
   if (link.isRevoked) throw conflict('A revoked invite link cannot be edited', { reason: 'LINK_REVOKED' });
   parseInput(inviteLinkUpdateRules(link.kind), input, ['input']);
@@ -319,6 +332,7 @@ async function restoreTelegramFields(
 
 export async function revokeInviteLink(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, id: string, channelId: number) {
   requireFullToken(actor);
+  await requireLinkChannel(actor, deps, channelId, 'write');
   const link = await findOwnedLink(actor, deps, id, channelId);
   if (!link.isRevoked) {
     // The intent is stored first, so the row follows Telegram whatever fails after the revoke.

@@ -37,6 +37,16 @@ export interface TestApp {
   /** Every log line written, for asserting what reaches the logs. */
   logs: string[];
   createAccount(name?: string): Promise<{ accountId: string; token: string }>;
+  /**
+   * connectChannel, then the proof a real owner gives: the code into the chat's description (in
+   * the emulator), then verifyChannel. Answers verifyChannel's response, or the first that failed.
+   */
+  connectVerifiedChannel(token: string, telegramId: number): Promise<GraphQLResponse>;
+  /**
+   * A new emulated channel where the bot may invite users. A chat belongs to one account, so each
+   * account of a test that manages links needs a chat of its own.
+   */
+  addChannel(fields?: { title?: string; username?: string }): number;
   gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
@@ -106,7 +116,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const amocrmEmulated = running.amocrmEmulated!;
   const yoga = createServer(app);
 
-  return {
+  const testApp: TestApp = {
     app,
     yoga,
     database,
@@ -120,6 +130,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
       return { accountId: account.id, token: secret };
+    },
+    async connectVerifiedChannel(token, telegramId) {
+      const connected = await testApp.gql(token, CONNECT_CHANNEL, { telegramId });
+      if (connected.errors) return connected;
+      const code = connected.data.connectChannel.verification?.code;
+      if (code) telegram.setChatDescription(telegramId, `Our channel. ${code}`);
+      return testApp.gql(token, VERIFY_CHANNEL, { telegramId });
+    },
+    addChannel({ title = 'Test channel', username }: { title?: string; username?: string } = {}) {
+      const id = nextChannelId--;
+      telegram.setChat({ id, type: 'channel', title, username, botStatus: 'administrator', canInviteUsers: true });
+      return id;
     },
     async gql(token, query, variables) {
       const response = await yoga.fetch('http://inviteql.test/graphql', {
@@ -139,10 +161,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await database.drop();
     },
   };
+  return testApp;
 }
 
 export const CONNECT_CHANNEL = /* GraphQL */ `
   mutation Connect($telegramId: SafeInt!) {
-    connectChannel(telegramId: $telegramId) { id telegramId title botIsAdmin botCanInviteUsers }
+    connectChannel(telegramId: $telegramId) { id telegramId title botIsAdmin botCanInviteUsers status verification { code expiresAt } }
   }
 `;
+
+export const VERIFY_CHANNEL = /* GraphQL */ `
+  mutation Verify($telegramId: SafeInt!) {
+    verifyChannel(telegramId: $telegramId) { id telegramId title botIsAdmin botCanInviteUsers status verification { code expiresAt } }
+  }
+`;
+
+/** Chat ids addChannel hands out, below the demo chats'. */
+let nextChannelId = -1001000100001;
