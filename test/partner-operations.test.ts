@@ -8,6 +8,7 @@ import { schema } from '../src/schema/index.ts';
 import { createServer } from '../src/server.ts';
 import { buildPartnerManifest, readPartnerManifest } from '../src/services/persisted-operations.ts';
 import { CHANNEL, CONNECT_CHANNEL, createTestApp, type TestApp } from './support/app.ts';
+import { skipUnless } from './support/skip.ts';
 
 let t: TestApp;
 let owner: string;
@@ -220,7 +221,13 @@ describe('per-token rate limit', () => {
     expect((await post(other, { query: '{ channels { id } }' }, limited)).body.errors).toBeUndefined();
   });
 
-  it.skipIf(inject('testDatabase').kind !== 'postgres')(
+  it.skipIf(
+    skipUnless(
+      inject('testDatabase').kind === 'postgres',
+      'the rate limit shared by two server processes',
+      'the embedded database serves one process; set TEST_DATABASE_URL',
+    ),
+  )(
     'is shared by two server processes on one PostgreSQL database',
     async () => {
       const secondDb = await Database.open({ url: t.database.url!, poolSize: 2 });
