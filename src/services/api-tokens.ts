@@ -27,13 +27,15 @@ export async function authenticate(db: Database, authorization: string | null): 
   return viewerOfToken(await findTokenByHash(db, bearerTokenHash(authorization)));
 }
 
-/** The hash of the bearer token in an Authorization header; UNAUTHENTICATED when absent or malformed. */
+/**
+ * The hash of the bearer token in an Authorization header; UNAUTHENTICATED when absent or not
+ * "Bearer <token>". A token that cannot be one of ours is unknown, without a lookup.
+ */
 export function bearerTokenHash(authorization: string | null): string {
   if (!authorization) throw unauthenticated();
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-  if (!match || !TOKEN_PATTERN.test(match[1]!)) {
-    throw unauthenticated('Malformed Authorization header: expected "Bearer iql_…"');
-  }
+  if (!match) throw unauthenticated('Malformed Authorization header: expected "Bearer iql_…"');
+  if (!TOKEN_PATTERN.test(match[1]!)) throw unauthenticated('Unknown API token');
   return hashToken(match[1]!);
 }
 
