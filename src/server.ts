@@ -13,6 +13,7 @@ import { schema } from './schema/index.ts';
 import { readPartnerManifest } from './services/persisted-operations.ts';
 import { createRequestRateLimiter } from './services/rate-limit.ts';
 import { AppError } from './errors.ts';
+import { contentTypePlugin } from './http/content-type.ts';
 
 export interface ServerOptions {
   /** Pre-filled in GraphiQL's headers (sandbox mode only). */
@@ -61,6 +62,13 @@ function partnerManifestPlugin(manifest: Record<string, string>): Plugin {
     },
   };
 }
+
+/** `/` sends a browser to GraphiQL. */
+const rootRedirectPlugin: Plugin = {
+  onRequest({ url, endResponse, fetchAPI }) {
+    if (url.pathname === '/') endResponse(new fetchAPI.Response(null, { status: 302, headers: { location: '/graphql' } }));
+  },
+};
 
 function healthPlugin(app: App): Plugin {
   return {
@@ -176,9 +184,11 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
     },
     plugins: [
       requestIdPlugin(app, requestIds),
+      rootRedirectPlugin,
       healthPlugin(app),
       partnerManifestPlugin(manifest),
       bodySizePlugin(app.config.MAX_BODY_BYTES),
+      contentTypePlugin('/graphql'),
       // The API authenticates with the Authorization header only: a browser never adds it by itself,
       // and a cross-site request carrying it needs a CORS preflight. Other requests must prove intent.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
