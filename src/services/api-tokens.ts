@@ -2,10 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import type { Viewer } from '../context.ts';
 import { unauthenticated } from '../errors.ts';
+import { TOKEN_PATTERN, TOKEN_PREFIX } from './token-format.ts';
 
-/** A recognisable prefix lets secret scanners find leaked tokens. */
-export const TOKEN_PREFIX = 'iql_';
-const TOKEN_PATTERN = /^iql_[A-Za-z0-9_-]{43}$/;
+export { TOKEN_PREFIX };
 
 export const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
