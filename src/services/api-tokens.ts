@@ -4,8 +4,6 @@ import type { Viewer } from '../context.ts';
 import { unauthenticated } from '../errors.ts';
 import { TOKEN_PATTERN, TOKEN_PREFIX } from './token-format.ts';
 
-export { TOKEN_PREFIX };
-
 export const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 export const generateTokenSecret = () => TOKEN_PREFIX + randomBytes(32).toString('base64url');
