@@ -107,7 +107,7 @@ describe('partner persisted operations', () => {
     const link = await post(partnerToken, { documentId: idOf('PartnerInviteLink'), variables: { id: otherPartnerLinkId, channelId: CHANNEL } });
     expect(link.body.errors[0].extensions.code).toBe('NOT_FOUND');
     const list = await post(partnerToken, { documentId: idOf('PartnerInviteLinks'), variables: { externalId: 8, channelId: CHANNEL } });
-    expect(list.body.errors[0]).toMatchObject({ message: 'Partner with id=8 not found', extensions: { code: 'NOT_FOUND' } });
+    expect(list.body.errors[0]).toMatchObject({ message: 'Partner with external id 8 not found', extensions: { code: 'NOT_FOUND' } });
   });
 
   it('lets full tokens run any operation, introspection included', async () => {

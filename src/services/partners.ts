@@ -32,7 +32,7 @@ export async function findPartnerByExternalId(ctx: Context, externalId: number) 
     select: { id: true, title: true },
   });
   if (!partner || (ctx.viewer.partnerId !== null && ctx.viewer.partnerId !== partner.id)) {
-    throw notFound(`Partner with id=${externalId} not found`);
+    throw notFound(`Partner with external id ${externalId} not found`);
   }
   return partner;
 }
