@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isSandbox, type Config } from './config.ts';
 import type { App } from './context.ts';
-import { Database } from './db/database.ts';
+import type { Database } from './db/database.ts';
+import { openMigratedDatabase } from './db/startup.ts';
 import type { Logger } from './logger.ts';
 import { TelegramBotApiAdapter } from './adapters/telegram.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
@@ -19,9 +20,9 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Opens the database, applies migrations, and connects Telegram (or its emulator in sandbox mode). */
+/** Opens the database, applies migrations (DatabaseStartupError: one line to print), and connects Telegram (or its emulator in sandbox mode). */
 export async function buildApp(config: Config, log: Logger): Promise<RunningApp> {
-  const db = await Database.open({
+  const { db, applied } = await openMigratedDatabase({
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
@@ -30,7 +31,6 @@ export async function buildApp(config: Config, log: Logger): Promise<RunningApp>
   });
   const closers: (() => Promise<void>)[] = [() => db.close()];
   try {
-    const applied = await db.migrate();
     if (applied.length) log.info({ migrations: applied }, 'applied migrations');
 
     let botToken = config.TELEGRAM_BOT_TOKEN;

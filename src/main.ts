@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { ConfigError, isSandbox, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type RunningApp } from './app.ts';
 import { createServer } from './server.ts';
 
 let config: Config;
@@ -16,7 +16,16 @@ try {
 }
 
 const log = createLogger(config.LOG_LEVEL);
-const running = await buildApp(config, log);
+let running: RunningApp;
+try {
+  running = await buildApp(config, log);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
 const yoga = createServer(running.app, { graphiqlToken: running.sandboxToken });
 const http = createHttpServer(yoga);
 
