@@ -14,6 +14,7 @@ import { readPartnerManifest } from './services/persisted-operations.ts';
 import { createRequestRateLimiter } from './services/rate-limit.ts';
 import { AppError } from './errors.ts';
 import { contentTypePlugin } from './http/content-type.ts';
+import { createGraphiQL } from './http/graphiql.ts';
 
 export interface ServerOptions {
   /** Pre-filled in GraphiQL's headers (sandbox mode only). */
@@ -157,16 +158,15 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
     return viewer;
   };
   const production = app.config.NODE_ENV === 'production';
+  const graphiql = createGraphiQL(options.graphiqlToken);
 
   return createYoga<Record<string, never>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     maxRequestBodySize: false,
     landingPage: false,
-    graphiql: {
-      title: 'inviteql',
-      headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }) : undefined,
-    },
+    graphiql: graphiql.options,
+    renderGraphiQL: graphiql.render,
     maskedErrors: {
       // Our own errors and GraphQL's (parse, validation, variables) pass; anything else is masked.
       maskError: (error, message) => {
