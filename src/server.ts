@@ -14,6 +14,7 @@ import { readPartnerManifest } from './services/persisted-operations.ts';
 import { createRequestRateLimiter } from './services/rate-limit.ts';
 import { AppError } from './errors.ts';
 import { contentTypePlugin } from './http/content-type.ts';
+import { errorCodePlugin } from './http/error-codes.ts';
 import { createGraphiQL } from './http/graphiql.ts';
 
 export interface ServerOptions {
@@ -215,6 +216,7 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
         blockFieldSuggestion: { enabled: production },
       }),
       unexpectedErrorLogPlugin,
+      errorCodePlugin,
     ],
     context: async ({ request }): Promise<Context> => {
       const requestId = requestIds.get(request)?.id ?? randomUUID();

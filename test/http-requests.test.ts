@@ -47,6 +47,35 @@ describe('a POST body that is not JSON', () => {
   });
 });
 
+describe('errors yoga raises without a code', () => {
+  const postJson = (body: unknown) =>
+    t.yoga.fetch('http://inviteql.test/graphql', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it.each([
+    ['a variable of the wrong type', { c: 'x' }, /^Variable "\$c" got invalid value "x"/],
+    ['a missing required variable', undefined, /^Variable "\$c" of required type "SafeInt!" was not provided/],
+  ])('get BAD_USER_INPUT for %s (HTTP 400)', async (_case, variables, message) => {
+    const response = await postJson({ query: 'query Links($c: SafeInt!) { inviteLinks(channelId: $c) { total } }', variables });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: { message: string; extensions?: Record<string, unknown> }[] };
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors[0]!.message).toMatch(message);
+    expect(body.errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+  });
+
+  it("get BAD_REQUEST / CSRF_HEADER_REQUIRED for a GET that carries neither Authorization nor x-graphql-yoga-csrf (HTTP 403), saying what to send", async () => {
+    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(403);
+    const body = (await response.json()) as { errors: { message: string; extensions?: Record<string, unknown> }[] };
+    expect(body.errors[0]!.extensions).toMatchObject({ code: 'BAD_REQUEST', reason: 'CSRF_HEADER_REQUIRED' });
+    expect(body.errors[0]!.message).toMatch(/Authorization/);
+  });
+});
+
 describe('the root path', () => {
   it('redirects to GraphiQL at /graphql', async () => {
     const response = await t.yoga.fetch('http://inviteql.test/', { headers: { accept: 'text/html' }, redirect: 'manual' });
