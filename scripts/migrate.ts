@@ -2,20 +2,24 @@
 // npm run db:migration -- <name>  writes prisma/migrations/<timestamp>_<name>/migration.sql from schema.prisma
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../src/config.ts';
-import { Database } from '../src/db/database.ts';
-import { exitIfDataDirInUse } from '../src/db/data-dir-lock.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { openMigratedDatabase } from '../src/db/startup.ts';
 import { diffMigrationsToSchema, migrationsDir } from '../src/db/migrations.ts';
 import { openPglite, PgliteAdapterFactory } from '../src/db/pglite.ts';
 
 const [command, name] = process.argv.slice(2);
 
 if (command === 'deploy') {
-  const config = loadConfig();
-  const database = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 }).catch(exitIfDataDirInUse);
-  const applied = await database.migrate();
-  await database.close();
-  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
+  try {
+    const config = loadConfig();
+    const { db, applied } = await openMigratedDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 });
+    await db.close();
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 } else if (command === 'create' && name && /^[a-z0-9_]+$/.test(name)) {
   const lockfile = path.join(migrationsDir, 'migration_lock.toml');
   if (!existsSync(lockfile)) {

@@ -3,8 +3,8 @@
 // embedded database in DATA_DIR (stop the server first: only one process may open a PGlite folder, and a lock in it says so).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
-import { Database } from '../src/db/database.ts';
-import { exitIfDataDirInUse } from '../src/db/data-dir-lock.ts';
+import type { Database } from '../src/db/database.ts';
+import { openMigratedDatabase } from '../src/db/startup.ts';
 import { seedInviteLinks } from '../src/sandbox/seed-links.ts';
 import { DEMO_CHAT_IDS } from '../src/sandbox/demo-data.ts';
 
@@ -42,11 +42,17 @@ try {
 }
 
 const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.DATA_DIR}`;
-const db = await Database.open({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 }).catch(exitIfDataDirInUse);
+let db: Database;
+try {
+  const opened = await openMigratedDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+  db = opened.db;
+  if (opened.applied.length) console.log(`applied migrations: ${opened.applied.join(', ')}`);
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.message);
+  throw error;
+}
 console.log(`Seeding ${links} links into channel ${channelTelegramId} of the demo account, ${where}`);
 try {
-  const applied = await db.migrate();
-  if (applied.length) console.log(`applied migrations: ${applied.join(', ')}`);
   const result = await seedInviteLinks(db, {
     links,
     channelTelegramId,
@@ -58,7 +64,7 @@ try {
     `Inserted ${result.links} links (${result.linkTags} tag assignments) in ${(result.ms / 1000).toFixed(1)} s; ` +
       `the channel now has ${result.total} links.`,
   );
-  if (result.sandboxToken) console.log(`Demo account token (shown once): ${result.sandboxToken}`);
+  console.log('API token: the "Dev token" that npm start prints, or SANDBOX_TOKEN when it is set.');
 } catch (error) {
   console.error(error);
   await db.close().catch(() => {});

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isSandbox, type Config } from './config.ts';
-import { Database } from './db/database.ts';
+import type { Database } from './db/database.ts';
+import { openMigratedDatabase } from './db/startup.ts';
 import type { Logger } from './logger.ts';
 import { TelegramBotApiAdapter, type TelegramGateway } from './adapters/telegram.ts';
 import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
@@ -100,8 +101,9 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
   }
 }
 
+/** Opens and migrates the database; a problem the operator must fix is a one-line DatabaseStartupError. */
 async function openDatabase(config: Config, log: Logger, closers: Closers) {
-  const db = await Database.open({
+  const { db, applied } = await openMigratedDatabase({
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
@@ -109,7 +111,6 @@ async function openDatabase(config: Config, log: Logger, closers: Closers) {
     onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
   closers.unshift(() => db.close());
-  const applied = await db.migrate();
   if (applied.length) log.info({ migrations: applied }, 'applied migrations');
   return db;
 }

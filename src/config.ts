@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOKEN_PATTERN } from './auth/token-format.ts';
 
 const optionalString = z
   .string()
@@ -18,7 +19,9 @@ const configSchema = z.object({
   DATABASE_POOL_SIZE: integer(10, 1, 500),
   DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 120_000),
   DATA_DIR: z.string().default('./data'),
-  SANDBOX_TOKEN: optionalString,
+  SANDBOX_TOKEN: optionalString.pipe(
+    z.string().regex(TOKEN_PATTERN, 'must be iql_ followed by 43 base64url characters (an API token; leave it unset for a random one)').optional(),
+  ),
   TELEGRAM_BOT_TOKEN: optionalString,
   TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),
   TELEGRAM_TIMEOUT_MS: integer(3000, 100, 60_000),

@@ -1,7 +1,6 @@
 import { ConfigError, isSandbox, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { buildApp } from './app.ts';
-import { exitIfDataDirInUse } from './db/data-dir-lock.ts';
+import { buildApp, type RunningApp } from './app.ts';
 import { createServer } from './http/server.ts';
 import { isLoopbackHost } from './http/loopback.ts';
 import { createHttpServer } from './http/node-server.ts';
@@ -18,7 +17,17 @@ try {
 }
 
 const log = createLogger(config.LOG_LEVEL);
-const running = await buildApp(config, log).catch(exitIfDataDirInUse);
+let running: RunningApp;
+try {
+  running = await buildApp(config, log);
+} catch (error) {
+  // The database cannot be reached or migrated, or its folder is in use: one line, no stack.
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
 const edge = createServer(running.app, { graphiqlToken: running.sandboxToken });
 const http = createHttpServer(edge, config);
 

@@ -8,6 +8,7 @@ import { createServer, type InviteqlServer } from '../src/http/server.ts';
 import { TokenAuthenticator, type TokenAuthenticatorOptions } from '../src/auth/token-authenticator.ts';
 import { hashToken, issueApiToken } from '../src/auth/api-tokens.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
+import { skipUnless } from './support/skip.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
 
@@ -180,7 +181,9 @@ describe('the API token cache', () => {
   });
 });
 
-describe.skipIf(!onPostgres)('several server processes on one PostgreSQL database', () => {
+describe.skipIf(
+  skipUnless(onPostgres, 'several server processes on one PostgreSQL database', 'the embedded database serves one process; set TEST_DATABASE_URL'),
+)('several server processes on one PostgreSQL database', () => {
   /** A second server process: its own Database (own pool and listener) over the same database. */
   async function secondInstance() {
     const db = await Database.open({ url: t.database.url!, poolSize: 2, countStatements: true });

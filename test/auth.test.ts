@@ -24,16 +24,21 @@ describe('authentication', () => {
     expect(response.data).toBeUndefined();
   });
 
+  const withAuthorization = async (header: string) => {
+    const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: header },
+      body: JSON.stringify({ query: CHANNELS }),
+    });
+    return { status: response.status, error: (await response.json()).errors[0] };
+  };
+
   it('rejects a malformed Authorization header', async () => {
-    for (const header of ['Basic abc', 'Bearer', 'Bearer not-our-format', `Token ${owner.token}`]) {
-      const response = await t.yoga.fetch('http://inviteql.test/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: header },
-        body: JSON.stringify({ query: CHANNELS }),
-      });
-      const body = await response.json();
-      expect(response.status, header).toBe(401);
-      expect(body.errors[0].extensions.code, header).toBe('UNAUTHENTICATED');
+    for (const header of ['Basic abc', 'Bearer', `Token ${owner.token}`, owner.token]) {
+      const { status, error } = await withAuthorization(header);
+      expect(status, header).toBe(401);
+      expect(error.extensions.code, header).toBe('UNAUTHENTICATED');
+      expect(error.message, header).toBe('Malformed Authorization header: expected "Bearer iql_…"');
     }
   });
 
@@ -41,6 +46,16 @@ describe('authentication', () => {
     const response = await t.gql(`iql_${'x'.repeat(43)}`, CHANNELS);
     expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(response.errors?.[0]?.message).toMatch(/unknown/i);
+  });
+
+  it('calls a bearer token of the wrong length or alphabet unknown, without looking it up', async () => {
+    for (const token of ['iql_wrongwrongwrong', `${owner.token}x`, `iql_${'!'.repeat(43)}`, 'not-our-format']) {
+      const before = t.database.db.statementCount;
+      const { status, error } = await withAuthorization(`Bearer ${token}`);
+      expect(status, token).toBe(401);
+      expect(error, token).toMatchObject({ message: 'Unknown API token', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(t.database.db.statementCount, token).toBe(before);
+    }
   });
 
   it('rejects a revoked token at once', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { skipUnless } from './support/skip.ts';
 import type { App } from '../src/app.ts';
 import { Database } from '../src/db/database.ts';
 import { createServer, type InviteqlServer } from '../src/http/server.ts';
@@ -9,6 +10,7 @@ import { createTestApp, type TestApp } from './support/app.ts';
 import { cuttableProxy, type DatabaseProxy } from './support/db-proxy.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
+const skipOffPostgres = skipUnless(onPostgres, 'the database-outage tests', 'they cut a TCP proxy in front of PostgreSQL; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)');
 
 let t: TestApp;
 let owner: { accountId: string; token: string };
@@ -88,7 +90,7 @@ describe('a database outage during authentication or rate limiting', () => {
     expect(JSON.stringify(response.body)).not.toMatch(/Connection|ECONN|terminated/i);
   };
 
-  it.skipIf(!onPostgres)('answers 503 SERVICE_UNAVAILABLE with Retry-After when the token lookup cannot reach the database', async () => {
+  it.skipIf(skipOffPostgres)('answers 503 SERVICE_UNAVAILABLE with Retry-After when the token lookup cannot reach the database', async () => {
     const tokens = new TokenAuthenticator(proxied, { ttlMs: 60_000, log: t.app.log });
     await tokens.start();
     try {
@@ -106,7 +108,7 @@ describe('a database outage during authentication or rate limiting', () => {
     }
   });
 
-  it.skipIf(!onPostgres)('answers 503 when the rate limiter cannot reach the database', async () => {
+  it.skipIf(skipOffPostgres)('answers 503 when the rate limiter cannot reach the database', async () => {
     const rateLimiter = createRequestRateLimiter(proxied, 600);
     const server = createServer(Object.freeze({ ...t.app, rateLimiter }));
     const query = JSON.stringify({ query: `{ channels { telegramId } }` });
@@ -120,8 +122,5 @@ describe('a database outage during authentication or rate limiting', () => {
     expect((await post(query, owner.token, server)).status).toBe(200);
   });
 
-  it.runIf(!onPostgres)('is tested on PostgreSQL only', () => {
-    console.log('skipped: the database-outage tests cut a TCP proxy in front of PostgreSQL; the embedded PGlite has no connection to cut');
-  });
 });
 

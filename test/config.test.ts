@@ -21,6 +21,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable}=`));
   });
 
+  it('refuses a SANDBOX_TOKEN that is not iql_ and 43 characters, without echoing it', () => {
+    for (const token of ['iql_wrongwrongwrong', 'sandbox', `iql_${'a'.repeat(42)}!`]) {
+      expect(() => loadConfig({ SANDBOX_TOKEN: token })).toThrow(ConfigError);
+      expect(() => loadConfig({ SANDBOX_TOKEN: token })).toThrow(/^Invalid configuration: SANDBOX_TOKEN=\[redacted\]: must be iql_ followed by 43 /);
+    }
+    const token = `iql_${'A1_-'.repeat(10)}abc`;
+    expect(loadConfig({ SANDBOX_TOKEN: token }).SANDBOX_TOKEN).toBe(token);
+  });
+
   it('turns the API token cache off with API_TOKEN_CACHE_TTL_MS=0', () => {
     expect(loadConfig({ API_TOKEN_CACHE_TTL_MS: '0' }).API_TOKEN_CACHE_TTL_MS).toBe(0);
   });

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { skipUnless } from './support/skip.ts';
 
 /*
  * The tables derived from invite_links and invite_link_tags, and the triggers that keep them:
@@ -425,7 +426,9 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
 
 // ---------------------------------------------------------------------------------------------
 
-describe.skipIf(!onPostgres)('concurrent transactions (PostgreSQL)', () => {
+describe.skipIf(
+  skipUnless(onPostgres, 'concurrent transactions (PostgreSQL)', 'the embedded database runs one transaction at a time; set TEST_DATABASE_URL'),
+)('concurrent transactions (PostgreSQL)', () => {
   const clients: pg.Client[] = [];
   async function connect(n: number) {
     const opened = await Promise.all(

@@ -1018,7 +1018,7 @@ describe('partnerInviteLinks', () => {
       const response = await t.gql(A.token, PARTNER_LIST, { externalId, channelId: CHANNEL });
       expect(response.data?.partnerInviteLinks ?? null).toBeNull();
       expect(response.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-      expect(response.errors?.[0]?.message).toBe(`Partner with id=${externalId} not found`);
+      expect(response.errors?.[0]?.message).toBe(`Partner with external id ${externalId} not found`);
     }
   });
 

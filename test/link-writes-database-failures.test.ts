@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { skipUnless } from './support/skip.ts';
 import type { App } from '../src/app.ts';
 import { Database } from '../src/db/database.ts';
 import { createServer, type InviteqlServer } from '../src/http/server.ts';
@@ -7,6 +8,7 @@ import { createTestApp, CHANNEL, type TestApp } from './support/app.ts';
 import { cuttableProxy, type DatabaseProxy } from './support/db-proxy.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
+const skipOffPostgres = skipUnless(onPostgres, 'the database-failure tests of revokes and edits', 'they cut a TCP proxy in front of PostgreSQL mid-call; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)');
 
 const LINK = 'id name inviteLink isRevoked';
 const CREATE = `mutation($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { ${LINK} } }`;
@@ -125,7 +127,7 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
     return pending;
   }
 
-  it.skipIf(!onPostgres)('a revoke whose row update meets a database that stays down is completed by the reconciler', async () => {
+  it.skipIf(skipOffPostgres)('a revoke whose row update meets a database that stays down is completed by the reconciler', async () => {
     const link = await createLink('revoke, database down');
     const response = await withDatabaseFailingMidCall('revokeChatInviteLink', () => gql(REVOKE, { id: link.id, c: CHANNEL }), () => proxy.cut());
     proxy.restore();
@@ -142,7 +144,7 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
     expect(await row(link.id)).toMatchObject({ isRevoked: true, revokeRequestedAt: null });
   });
 
-  it.skipIf(!onPostgres)('a revoke retries its row update while the database refuses a few connections', async () => {
+  it.skipIf(skipOffPostgres)('a revoke retries its row update while the database refuses a few connections', async () => {
     const link = await createLink('revoke, database flaps');
     const refusedBefore = proxy.refused;
     const response = await withDatabaseFailingMidCall('revokeChatInviteLink', () => gql(REVOKE, { id: link.id, c: CHANNEL }), () => {
@@ -157,7 +159,7 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
     expect(telegramLink(link.inviteLink).is_revoked).toBe(true);
   });
 
-  it.skipIf(!onPostgres)('an edit the database cannot store is undone in Telegram', async () => {
+  it.skipIf(skipOffPostgres)('an edit the database cannot store is undone in Telegram', async () => {
     const link = await createLink('edit, database down');
     const edits = callsOf('editChatInviteLink');
     const response = await withDatabaseFailingMidCall(
@@ -172,7 +174,4 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
     expect(await row(link.id)).toMatchObject({ name: 'edit, database down', budget: 0, isRevoked: false });
   });
 
-  it.runIf(!onPostgres)('is tested on PostgreSQL only', () => {
-    console.log('skipped: these tests cut a TCP proxy in front of PostgreSQL mid-call; the embedded PGlite has no connection to cut');
-  });
 });

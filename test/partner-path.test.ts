@@ -108,12 +108,12 @@ describe('partnerCreateInviteLink (seed 000 POST /links)', () => {
     expect(row.partner).toMatchObject({ externalId: 1, title: 'Alpha', accountId: owner.accountId });
   });
 
-  it('404: answers NOT_FOUND "Partner with id=123 not found" for an unknown partner, before Telegram', async () => {
+  it('404: answers NOT_FOUND "Partner with external id 123 not found" for an unknown partner, before Telegram', async () => {
     const before = creates();
     const response = await partnerCreate(owner.token, 123, { name: 'nobody' });
     const error = firstError(response);
     expect(error.extensions?.code).toBe('NOT_FOUND');
-    expect(error.message).toBe('Partner with id=123 not found');
+    expect(error.message).toBe('Partner with external id 123 not found');
     expect(creates()).toBe(before);
   });
 
@@ -122,7 +122,7 @@ describe('partnerCreateInviteLink (seed 000 POST /links)', () => {
     const chat = t.addChannel();
     expect((await t.connectVerifiedChannel(stranger.token, chat)).errors).toBeUndefined();
     const response = await partnerCreate(stranger.token, 1, { channelId: chat, name: 'not yours' });
-    expect(firstError(response)).toMatchObject({ message: 'Partner with id=1 not found', extensions: { code: 'NOT_FOUND' } });
+    expect(firstError(response)).toMatchObject({ message: 'Partner with external id 1 not found', extensions: { code: 'NOT_FOUND' } });
   });
 
   it('403: answers FORBIDDEN BOT_RIGHTS_MISSING with the channel id where the bot cannot invite users', async () => {
@@ -175,7 +175,7 @@ describe('partnerCreateInviteLink (seed 000 POST /links)', () => {
     }
     expect(await t.app.db.prisma.partner.count({ where: { accountId: owner.accountId, externalId: 77 } })).toBe(0);
     // With no partner 77 stored, creating links for it is the 404 above.
-    expect(firstError(await partnerCreate(owner.token, 77, { name: 'x' })).message).toBe('Partner with id=77 not found');
+    expect(firstError(await partnerCreate(owner.token, 77, { name: 'x' })).message).toBe('Partner with external id 77 not found');
   });
 
   it('answers CONFLICT for a second partner with the same externalId', async () => {
@@ -219,7 +219,7 @@ describe('partnerInviteLinks (seed 000 POST /links/all)', () => {
     expect(twenty.data.partnerInviteLinks.items[0].name).toBe('twenty');
 
     const unknown = await t.gql(account.token, PARTNER_LINKS, { externalId: 30, c: chat });
-    expect(firstError(unknown)).toMatchObject({ message: 'Partner with id=30 not found', extensions: { code: 'NOT_FOUND' } });
+    expect(firstError(unknown)).toMatchObject({ message: 'Partner with external id 30 not found', extensions: { code: 'NOT_FOUND' } });
   });
 });
 
@@ -237,9 +237,9 @@ describe('partner tokens (persisted operations only)', () => {
 
     const before = creates();
     const foreign = await persisted(alphaToken, 'PartnerCreateInviteLink', { externalId: 2, input: { channelId: CHANNEL, name: 'as beta' } });
-    expect(firstError(foreign)).toMatchObject({ message: 'Partner with id=2 not found', extensions: { code: 'NOT_FOUND' } });
+    expect(firstError(foreign)).toMatchObject({ message: 'Partner with external id 2 not found', extensions: { code: 'NOT_FOUND' } });
     const foreignList = await persisted(alphaToken, 'PartnerInviteLinks', { externalId: 2, channelId: CHANNEL });
-    expect(firstError(foreignList)).toMatchObject({ message: 'Partner with id=2 not found', extensions: { code: 'NOT_FOUND' } });
+    expect(firstError(foreignList)).toMatchObject({ message: 'Partner with external id 2 not found', extensions: { code: 'NOT_FOUND' } });
     expect(creates()).toBe(before);
     expect(await t.app.db.prisma.inviteLink.count({ where: { name: 'as beta' } })).toBe(0);
   });
@@ -348,6 +348,6 @@ describe('partner tokens (persisted operations only)', () => {
 
   it('cannot be issued for an unknown partner', async () => {
     const response = await t.gql(owner.token, CREATE_TOKEN, { name: 'ghost', p: 555 });
-    expect(firstError(response)).toMatchObject({ message: 'Partner with id=555 not found', extensions: { code: 'NOT_FOUND' } });
+    expect(firstError(response)).toMatchObject({ message: 'Partner with external id 555 not found', extensions: { code: 'NOT_FOUND' } });
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { banner as bannerOf, startServer as start, waitFor } from './support/processes.ts';
 
 const dataDirs: string[] = [];
@@ -54,11 +54,18 @@ describe('npm start', () => {
     expect(await server.exited).toBe(0);
   }, 60_000);
 
-  it('exits non-zero with a one-line message naming a bad PORT', async () => {
-    const server = start({ PORT: 'eighty', DATA_DIR: path.join(tmpdir(), 'inviteql-never-created') });
+  it.each([
+    ['PORT', 'eighty', /^Invalid configuration: PORT="eighty"/],
+    ['SANDBOX_TOKEN', 'iql_wrongwrongwrong', /^Invalid configuration: SANDBOX_TOKEN=\[redacted\]: must be iql_/],
+  ])('exits non-zero with a one-line message naming a bad %s', async (variable, value, message) => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'inviteql-start-'));
+    dataDirs.push(dataDir);
+    const server = start({ [variable]: value, DATA_DIR: dataDir });
+    onTestFinished(() => void server.child.kill('SIGKILL'));
     expect(await server.exited).toBe(1);
-    const { stderr } = server.output();
+    const { stdout, stderr } = server.output();
     expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(/^Invalid configuration: PORT="eighty"/);
+    expect(stderr).toMatch(message);
+    if (variable === 'SANDBOX_TOKEN') expect(stdout + stderr).not.toContain(value);
   }, 30_000);
 });

@@ -2,10 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import type { Viewer } from './actor.ts';
 import { unauthenticated } from '../errors.ts';
-
-/** A recognisable prefix lets secret scanners find leaked tokens. */
-export const TOKEN_PREFIX = 'iql_';
-const TOKEN_PATTERN = /^iql_[A-Za-z0-9_-]{43}$/;
+import { TOKEN_PATTERN, TOKEN_PREFIX } from './token-format.ts';
 
 export const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
@@ -27,13 +24,15 @@ export async function authenticate(db: Database, authorization: string | null): 
   return viewerOfToken(await findTokenByHash(db, bearerTokenHash(authorization)));
 }
 
-/** The hash of the bearer token in an Authorization header; UNAUTHENTICATED when absent or malformed. */
+/**
+ * The hash of the bearer token in an Authorization header; UNAUTHENTICATED when absent or not
+ * "Bearer <token>". A token that cannot be one of ours is unknown, without a lookup.
+ */
 export function bearerTokenHash(authorization: string | null): string {
   if (!authorization) throw unauthenticated();
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-  if (!match || !TOKEN_PATTERN.test(match[1]!)) {
-    throw unauthenticated('Malformed Authorization header: expected "Bearer iql_…"');
-  }
+  if (!match) throw unauthenticated('Malformed Authorization header: expected "Bearer iql_…"');
+  if (!TOKEN_PATTERN.test(match[1]!)) throw unauthenticated('Unknown API token');
   return hashToken(match[1]!);
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ConfigError } from '../config.ts';
 import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -35,7 +36,8 @@ export interface FoundLock {
   ageMs: number;
 }
 
-export class DataDirInUseError extends Error {
+/** Another process holds the folder: printed as its one-line message, like every start-up problem. */
+export class DataDirInUseError extends ConfigError {
   constructor(
     readonly dataDir: string,
     readonly lockFile: string,
@@ -197,11 +199,3 @@ export function removeIfUnchanged(file: string, judged: FoundLock): void {
   }
 }
 
-/** For entry points (server, scripts): a folder in use ends the process with its one line and exit code 1; other errors go on. */
-export function exitIfDataDirInUse(error: unknown): never {
-  if (error instanceof DataDirInUseError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
-}

@@ -11,6 +11,9 @@ import type { App } from '../app.ts';
 import type { Context } from '../schema/context.ts';
 import { AppError } from '../errors.ts';
 import type { RequestAuthenticator } from './authenticate.ts';
+import { contentTypePlugin } from './content-type.ts';
+import { errorCodePlugin } from './error-codes.ts';
+import { createGraphiQL } from './graphiql.ts';
 
 /** What the edge hands yoga with each request. */
 export interface EdgeContext {
@@ -109,6 +112,7 @@ const badRequestError = (message: string, code: string) => ({ message, extension
 export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlServer {
   const { config, log } = app;
   const production = config.NODE_ENV === 'production';
+  const graphiql = createGraphiQL(options.graphiqlToken);
   const { manifest, auth } = options;
 
   return createYoga<EdgeContext, Context>({
@@ -118,10 +122,8 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
     landingPage: false,
     // The edge answers CORS.
     cors: false,
-    graphiql: {
-      title: 'inviteql',
-      headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }) : undefined,
-    },
+    graphiql: graphiql.options,
+    renderGraphiQL: graphiql.render,
     maskedErrors: {
       // Domain errors become GraphQL errors with their code; GraphQL's own (parse, validation,
       // variables) pass; anything else is masked.
@@ -142,6 +144,7 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
       error: (...args) => (args.every(isClientError) ? log.debug({ yoga: args }) : log.error({ yoga: args })),
     },
     plugins: [
+      contentTypePlugin('/graphql'),
       // The API authenticates with the Authorization header only: a browser never adds it by itself,
       // and a cross-site request carrying it needs a CORS preflight. Other requests must prove intent.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
@@ -168,6 +171,7 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
         blockFieldSuggestion: { enabled: production },
       }),
       unexpectedErrorLogPlugin,
+      errorCodePlugin,
     ],
     context: async ({ request, requestId }): Promise<Context> => {
       const viewer = await auth.authenticateAndLimit(request);

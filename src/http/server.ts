@@ -82,6 +82,8 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   edge.use(cors({ origin: app.config.CORS_ORIGINS, credentials: false, maxAge: 600 }));
   edge.use(bodySizeLimit(app.config.MAX_BODY_BYTES));
 
+  // A browser at the root is sent to GraphiQL.
+  edge.get('/', (c) => c.redirect('/graphql', 302));
   edge.get('/healthz', (c) => c.json({ status: 'ok' }));
   edge.get('/readyz', async (c) => {
     try {

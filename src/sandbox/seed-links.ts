@@ -54,8 +54,9 @@ export interface SeedOptions {
   /** Rows per INSERT statement. */
   batchSize?: number;
   /**
-   * Passed to ensureSandboxAccount. Without it, an existing demo account keeps its tokens; only a
-   * missing account (or demo channel) makes ensureSandboxAccount issue a fresh token.
+   * Passed to ensureSandboxAccount. Without it, an existing demo account keeps its tokens; a
+   * missing account (or demo channel) gets a random token nobody is shown: `npm start` replaces it
+   * and prints its own.
    */
   sandboxToken?: string;
   /** Called after each batch with the number of links inserted so far. */
@@ -72,8 +73,6 @@ export interface SeedResult {
   /** Tag assignments inserted by this call. */
   linkTags: number;
   ms: number;
-  /** Set when ensureSandboxAccount issued a token during this call (print it: it is shown once). */
-  sandboxToken?: string;
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -127,8 +126,8 @@ export async function ensureSeedCatalog(db: Database): Promise<{ tagIds: string[
   return { tagIds, partnerIds };
 }
 
-/** The demo account exists with its demo channel and token; returns a token only when one was issued now. */
-async function ensureDemoAccount(db: Database, sandboxToken?: string): Promise<string | undefined> {
+/** The demo account exists with its demo channel and a token. */
+async function ensureDemoAccount(db: Database, sandboxToken?: string): Promise<void> {
   const prisma = db.prisma;
   const [account, demoChannel] = await Promise.all([
     prisma.account.findUnique({ where: { id: SANDBOX_ACCOUNT_ID }, select: { id: true } }),
@@ -137,9 +136,8 @@ async function ensureDemoAccount(db: Database, sandboxToken?: string): Promise<s
       select: { id: true },
     }),
   ]);
-  if (account && demoChannel && sandboxToken === undefined) return undefined;
-  const secret = await ensureSandboxAccount(db, sandboxToken);
-  return sandboxToken === undefined ? secret : undefined;
+  if (account && demoChannel && sandboxToken === undefined) return;
+  await ensureSandboxAccount(db, sandboxToken);
 }
 
 /** The demo account's channel with this Telegram id, created if absent. */
@@ -245,7 +243,7 @@ export async function seedInviteLinks(db: Database, options: SeedOptions): Promi
   const telegramId = options.channelTelegramId ?? DEMO_CHAT_IDS.botCanInvite;
   const batchSize = options.batchSize ?? 25_000;
 
-  const sandboxToken = await ensureDemoAccount(db, options.sandboxToken);
+  await ensureDemoAccount(db, options.sandboxToken);
   const channel = await ensureSeedChannel(db, telegramId, options.channelTitle);
   const { tagIds, partnerIds } = await ensureSeedCatalog(db);
 
@@ -267,5 +265,5 @@ export async function seedInviteLinks(db: Database, options: SeedOptions): Promi
     await db.prisma.$executeRawUnsafe('ANALYZE tags, tag_types, partners, channels');
   }
   const total = await countChannelLinks(db, channel.id);
-  return { channelId: channel.id, links: inserted, total, linkTags, ms: Math.round(performance.now() - started), sandboxToken };
+  return { channelId: channel.id, links: inserted, total, linkTags, ms: Math.round(performance.now() - started) };
 }

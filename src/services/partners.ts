@@ -44,7 +44,7 @@ export async function findPartnerByExternalId(actor: AccountActor, deps: Service
     select: { id: true, title: true },
   });
   if (!partner || (actor.partnerId !== null && actor.partnerId !== partner.id)) {
-    throw notFound(`Partner with id=${externalId} not found`);
+    throw notFound(`Partner with external id ${externalId} not found`);
   }
   return partner;
 }
