@@ -51,7 +51,12 @@ function owner(url: string): string {
   }
   if (url.startsWith('node:')) return 'node core';
   const src = url.indexOf('/src/');
-  if (src >= 0) return `project ${url.slice(src + 1).split('/').slice(0, 2).join('/')}`;
+  if (src >= 0)
+    return `project ${url
+      .slice(src + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   return url.split('/').slice(-2).join('/');
 }
 

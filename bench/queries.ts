@@ -92,5 +92,4 @@ export function benchQueries(f: BenchFixtures): BenchQuery[] {
   return [...inviteLinkQueries(f), ...amoCrmShortLinkQueries(f)];
 }
 
-export const requestBody = (q: BenchQuery) =>
-  JSON.stringify({ query: q.query, variables: q.variables, operationName: q.operationName });
+export const requestBody = (q: BenchQuery) => JSON.stringify({ query: q.query, variables: q.variables, operationName: q.operationName });

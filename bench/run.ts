@@ -191,7 +191,9 @@ async function verify(query: BenchQuery, graphqlUrl: string, floorUrl: string, a
   const f = floor.data[field];
   if (!isPage(g)) {
     if (!isDeepStrictEqual(g, f)) {
-      throw new BenchFailure(`[${query.key}] data differs:\n  GraphQL ${JSON.stringify(g).slice(0, 800)}\n  floor   ${JSON.stringify(f).slice(0, 800)}`);
+      throw new BenchFailure(
+        `[${query.key}] data differs:\n  GraphQL ${JSON.stringify(g).slice(0, 800)}\n  floor   ${JSON.stringify(f).slice(0, 800)}`,
+      );
     }
     return { total: undefined };
   }
@@ -291,7 +293,12 @@ try {
   const seeded = await seedBenchChannel(db);
   const fixtures = await lookUpFixtures(db);
   const queries = benchQueries(fixtures).filter((query) => !options.only || options.only.includes(query.key));
-  if (queries.length === 0) throw new BenchFailure(`--only ${options.only?.join(',')} names none of: ${benchQueries(fixtures).map((q) => q.key).join(', ')}`);
+  if (queries.length === 0)
+    throw new BenchFailure(
+      `--only ${options.only?.join(',')} names none of: ${benchQueries(fixtures)
+        .map((q) => q.key)
+        .join(', ')}`,
+    );
 
   const graphql = await startGraphql(app);
   closers.push(graphql.close);
@@ -302,14 +309,17 @@ try {
 
   log('');
   log(`Database: ${databaseKind}; channel ${BENCH_CHANNEL_TELEGRAM_ID} has ${seeded.links} links.`);
-  log(`GraphQL server: RATE_LIMIT_PER_MINUTE=${config.RATE_LIMIT_PER_MINUTE} (the per-token rate limit is off for the bench), NODE_ENV=${config.NODE_ENV}, no response cache.`);
+  log(
+    `GraphQL server: RATE_LIMIT_PER_MINUTE=${config.RATE_LIMIT_PER_MINUTE} (the per-token rate limit is off for the bench), NODE_ENV=${config.NODE_ENV}, no response cache.`,
+  );
   const matches: Record<string, number> = {};
   const statements: Record<string, number> = {};
   for (const query of queries) {
     const { total } = await verify(query, graphql.url, floor.url, auth);
     if (total !== undefined) matches[query.key] = total;
     statements[query.key] = await statementsPerRequest(query, probe.url, probeDb, auth);
-    const found = total === undefined ? 'same data' : `${total} matches (${((100 * total) / seeded.links).toFixed(1)}%), same page and total`;
+    const found =
+      total === undefined ? 'same data' : `${total} matches (${((100 * total) / seeded.links).toFixed(1)}%), same page and total`;
     log(
       `  ${query.key.padEnd(11)} ${query.description}: ${found} on both sides; ` +
         `${statements[query.key]} SQL statements per GraphQL request`,
@@ -328,7 +338,12 @@ try {
   for (const query of queries) {
     const body = requestBody(query);
     const sides = { graphql: { url: graphql.url, headers: auth }, floor: { url: floor.url, headers: {} } } as const;
-    const loadOf = (side: keyof typeof sides) => ({ url: sides[side].url, body, headers: sides[side].headers, connections: options.connections });
+    const loadOf = (side: keyof typeof sides) => ({
+      url: sides[side].url,
+      body,
+      headers: sides[side].headers,
+      connections: options.connections,
+    });
     if (options.warmup > 0) {
       for (const side of ['graphql', 'floor'] as const) await runLoad({ ...loadOf(side), duration: options.warmup });
     }
@@ -346,7 +361,9 @@ try {
     const measured = { graphql: combineRounds(rounds.graphql), floor: combineRounds(rounds.floor) };
     for (const side of ['graphql', 'floor'] as const) {
       const r = measured[side];
-      log(`  ${query.key.padEnd(11)} ${side.padEnd(8)} ${r.requestsPerSecond.toFixed(1).padStart(8)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms`);
+      log(
+        `  ${query.key.padEnd(11)} ${side.padEnd(8)} ${r.requestsPerSecond.toFixed(1).padStart(8)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms`,
+      );
     }
     results[query.key] = measured;
   }
@@ -361,7 +378,15 @@ try {
   for (const query of queries) {
     const { graphql: g, floor: f } = results[query.key]!;
     ratios[query.key] = round(g.requestsPerSecond / f.requestsPerSecond, 3);
-    rows.push([query.key, 'graphql', g.requestsPerSecond.toFixed(1), String(g.p50Ms), String(g.p99Ms), String(statements[query.key]), ratios[query.key]!.toFixed(3)]);
+    rows.push([
+      query.key,
+      'graphql',
+      g.requestsPerSecond.toFixed(1),
+      String(g.p50Ms),
+      String(g.p99Ms),
+      String(statements[query.key]),
+      ratios[query.key]!.toFixed(3),
+    ]);
     rows.push([query.key, 'floor', f.requestsPerSecond.toFixed(1), String(f.p50Ms), String(f.p99Ms), '1', '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

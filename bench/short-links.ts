@@ -15,7 +15,16 @@ export interface ShortLinksMeasurement {
 
 const CREATE_SHORT_LINKS = /* GraphQL */ `
   mutation Bench($input: [ShortLinkInput!]!) {
-    createShortLinks(input: $input) { shortLinks { id url } failures { index code } }
+    createShortLinks(input: $input) {
+      shortLinks {
+        id
+        url
+      }
+      failures {
+        index
+        code
+      }
+    }
   }
 `;
 

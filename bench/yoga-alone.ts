@@ -25,12 +25,34 @@ const items = Array.from({ length: PAGE_SIZE }, (_, i) => ({
 const yoga = createYoga({
   schema: createSchema({
     typeDefs: /* GraphQL */ `
-      type Query { inviteLinks(channelId: Int!, limit: Int): Page! }
-      type Page { total: Int! items: [Link!]! }
-      type Link { id: ID! name: String! inviteLink: String! budget: Int! createdAt: String! channel: Channel! tags: [Tag!]! }
-      type Channel { title: String! }
-      type Tag { name: String! color: String! type: TagType }
-      type TagType { name: String! }`,
+      type Query {
+        inviteLinks(channelId: Int!, limit: Int): Page!
+      }
+      type Page {
+        total: Int!
+        items: [Link!]!
+      }
+      type Link {
+        id: ID!
+        name: String!
+        inviteLink: String!
+        budget: Int!
+        createdAt: String!
+        channel: Channel!
+        tags: [Tag!]!
+      }
+      type Channel {
+        title: String!
+      }
+      type Tag {
+        name: String!
+        color: String!
+        type: TagType
+      }
+      type TagType {
+        name: String!
+      }
+    `,
     resolvers: { Query: { inviteLinks: async () => ({ total: 100_000, items }) } },
   }),
   logging: false,
@@ -44,5 +66,7 @@ const body = JSON.stringify({
 });
 await runLoad({ url, body, connections: 10, duration: 2 });
 const result = await runLoad({ url, body, connections: 10, duration: 10 });
-console.log(`yoga alone, default page from memory: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`);
+console.log(
+  `yoga alone, default page from memory: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+);
 await closeServer(server);

@@ -122,7 +122,12 @@ async function connectTelegram(config: Config, log: Logger, parts: AppParts, clo
   let emulator = parts.telegramEmulator;
   if (!emulator && isSandbox(config)) {
     botToken = `1000000001:${randomBytes(18).toString('base64url')}`;
-    emulator = new TelegramEmulator({ botToken, botUsername: 'inviteql_sandbox_bot', chats: SANDBOX_CHATS, controlSecret: randomControlSecret() });
+    emulator = new TelegramEmulator({
+      botToken,
+      botUsername: 'inviteql_sandbox_bot',
+      chats: SANDBOX_CHATS,
+      controlSecret: randomControlSecret(),
+    });
   }
   if (emulator) {
     const running = emulator;
@@ -164,7 +169,11 @@ async function connectConfiguredAmoCrm(config: Config, db: Database, log: Logger
     emulator = parts.amocrmEmulator.emulator;
     settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), parts.amocrmEmulator.client);
   } else if (!settings && isSandbox(config)) {
-    const client = { clientId: 'inviteql-sandbox', clientSecret: randomBytes(24).toString('base64url'), redirectUri: 'http://localhost/amocrm/oauth' };
+    const client = {
+      clientId: 'inviteql-sandbox',
+      clientSecret: randomBytes(24).toString('base64url'),
+      redirectUri: 'http://localhost/amocrm/oauth',
+    };
     emulator = new AmoCrmEmulator({ ...client, controlSecret: randomControlSecret() });
     settings = emulatorSettings(await emulator.listen(0, '127.0.0.1'), client);
   }

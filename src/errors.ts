@@ -67,7 +67,6 @@ export const conflict = (message: string, details: Record<string, unknown> = {})
 export const rateLimited = (retryAfter: number, message = `Too many requests: retry after ${retryAfter} s`) =>
   new AppError('RATE_LIMITED', message, { retryAfter });
 
-export const upstreamError = (message: string, details: Record<string, unknown> = {}) =>
-  new AppError('UPSTREAM_ERROR', message, details);
+export const upstreamError = (message: string, details: Record<string, unknown> = {}) => new AppError('UPSTREAM_ERROR', message, details);
 
 export const badRequest = (message: string, details: Record<string, unknown> = {}) => new AppError('BAD_REQUEST', message, details);

@@ -6,25 +6,25 @@ export type { Logger };
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
-    level,
-    base: undefined,
-    redact: {
-      paths: [
-        'authorization',
-        '*.authorization',
-        'headers.authorization',
-        '*.headers.authorization',
-        'token',
-        '*.token',
-        'botToken',
-        '*.botToken',
-        'accessToken',
-        '*.accessToken',
-        'refreshToken',
-        '*.refreshToken',
-      ],
-      censor: '[redacted]',
-    },
+      level,
+      base: undefined,
+      redact: {
+        paths: [
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          '*.headers.authorization',
+          'token',
+          '*.token',
+          'botToken',
+          '*.botToken',
+          'accessToken',
+          '*.accessToken',
+          'refreshToken',
+          '*.refreshToken',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

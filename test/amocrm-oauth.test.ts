@@ -27,7 +27,17 @@ const seenTokens = new Set<string>();
 
 const CREATE = /* GraphQL */ `
   mutation Create($input: [ShortLinkInput!]!) {
-    createShortLinks(input: $input) { shortLinks { url entityId } failures { index code message } }
+    createShortLinks(input: $input) {
+      shortLinks {
+        url
+        entityId
+      }
+      failures {
+        index
+        code
+        message
+      }
+    }
   }
 `;
 const create = (count: number) =>
@@ -51,8 +61,9 @@ const credentialRow = async (app: TestApp) => {
   return rows[0]!;
 };
 const dumpCredentials = async (app: TestApp) =>
-  (await app.app.db.prisma.$queryRawUnsafe<{ dump: string | null }[]>(`SELECT string_agg(c::text, ' ') AS dump FROM amocrm_credentials c`))[0]!
-    .dump ?? '';
+  (
+    await app.app.db.prisma.$queryRawUnsafe<{ dump: string | null }[]>(`SELECT string_agg(c::text, ' ') AS dump FROM amocrm_credentials c`)
+  )[0]!.dump ?? '';
 
 /** The stored pair, decrypted with the harness's SECRETS_KEY (what the server does). */
 async function storedPair(app: TestApp) {
@@ -168,7 +179,11 @@ describe('token refresh', () => {
     const redeemed = await fetch(`${t.amocrm.baseUrl}${TOKEN}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...{ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uri: CLIENT.redirectUri }, grant_type: 'refresh_token', refresh_token: stolen.refresh }),
+      body: JSON.stringify({
+        ...{ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uri: CLIENT.redirectUri },
+        grant_type: 'refresh_token',
+        refresh_token: stolen.refresh,
+      }),
     });
     expect(redeemed.status).toBe(200);
     const theirs = (await redeemed.json()) as { access_token: string; refresh_token: string };
@@ -222,13 +237,23 @@ describe('first start and stored credentials', () => {
   it('redeems AMOCRM_AUTHORIZATION_CODE into a stored pair; a later start with the used code keeps it', async () => {
     const { emulator, baseUrl } = await startEmulator();
     const code = emulator.issueAuthorizationCode();
-    const first = await connectAmoCrm({ settings: oauth(baseUrl, { authorizationCode: code }), db: t.app.db, log: t.app.log, secretsKey: t.secretsKey });
+    const first = await connectAmoCrm({
+      settings: oauth(baseUrl, { authorizationCode: code }),
+      db: t.app.db,
+      log: t.app.log,
+      secretsKey: t.secretsKey,
+    });
     expect(callsTo(emulator, TOKEN)).toBe(1);
     const [created] = await first.gateway.createShortLinks([item()]);
     expect(created).toMatchObject({ ok: true });
     const row = await t.app.db.prisma.amoCrmCredential.findUniqueOrThrow({ where: { baseUrl } });
 
-    const restarted = await connectAmoCrm({ settings: oauth(baseUrl, { authorizationCode: code }), db: t.app.db, log: t.app.log, secretsKey: t.secretsKey });
+    const restarted = await connectAmoCrm({
+      settings: oauth(baseUrl, { authorizationCode: code }),
+      db: t.app.db,
+      log: t.app.log,
+      secretsKey: t.secretsKey,
+    });
     expect(callsTo(emulator, TOKEN)).toBe(2);
     const kept = await t.app.db.prisma.amoCrmCredential.findUniqueOrThrow({ where: { baseUrl } });
     expect(kept.accessTokenEncrypted).toBe(row.accessTokenEncrypted);
@@ -241,7 +266,12 @@ describe('first start and stored credentials', () => {
   it('seeds from AMOCRM_REFRESH_TOKEN and refreshes before the first call', async () => {
     const { emulator, baseUrl } = await startEmulator();
     const pair = emulator.issueTokenPair();
-    const connection = await connectAmoCrm({ settings: oauth(baseUrl, { refreshToken: pair.refresh_token }), db: t.app.db, log: t.app.log, secretsKey: t.secretsKey });
+    const connection = await connectAmoCrm({
+      settings: oauth(baseUrl, { refreshToken: pair.refresh_token }),
+      db: t.app.db,
+      log: t.app.log,
+      secretsKey: t.secretsKey,
+    });
     expect(callsTo(emulator, TOKEN)).toBe(0);
     const dump = await dumpCredentials(t);
     expect(dump).not.toContain(pair.refresh_token);
@@ -308,7 +338,9 @@ describe('configuration', () => {
 
   it('refuses OAuth without SECRETS_KEY, naming it', () => {
     expect(() => loadConfig(oauthEnv)).toThrow(ConfigError);
-    expect(() => loadConfig(oauthEnv)).toThrow(/^Invalid configuration: SECRETS_KEY=\[redacted\]: required when amoCRM OAuth is configured/);
+    expect(() => loadConfig(oauthEnv)).toThrow(
+      /^Invalid configuration: SECRETS_KEY=\[redacted\]: required when amoCRM OAuth is configured/,
+    );
   });
 
   it.each([

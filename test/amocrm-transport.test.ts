@@ -32,7 +32,12 @@ describe('the amoCRM rate limiter queue', () => {
     const callsBefore = emulator.calls.length;
     // At 1 request per second: one is sent now, 30 wait up to 30 s.
     const accepted = Array.from({ length: 31 }, (_, i) => transport.post(request(i + 1)));
-    const settled = accepted.map((promise) => promise.then(() => 'sent', (error: unknown) => error));
+    const settled = accepted.map((promise) =>
+      promise.then(
+        () => 'sent',
+        (error: unknown) => error,
+      ),
+    );
 
     // Refused before its turn: the queue has not moved past the first request.
     const refused = await transport.post(request(99)).catch((error: unknown) => error);

@@ -182,7 +182,11 @@ describe('the API token cache', () => {
 });
 
 describe.skipIf(
-  skipUnless(onPostgres, 'several server processes on one PostgreSQL database', 'the embedded database serves one process; set TEST_DATABASE_URL'),
+  skipUnless(
+    onPostgres,
+    'several server processes on one PostgreSQL database',
+    'the embedded database serves one process; set TEST_DATABASE_URL',
+  ),
 )('several server processes on one PostgreSQL database', () => {
   /** A second server process: its own Database (own pool and listener) over the same database. */
   async function secondInstance() {

@@ -64,7 +64,10 @@ describe('architecture', () => {
       services: { folders: ['http', 'schema', 'sandbox'], packages: /^(graphql|graphql-yoga|@pothos\/|hono|@hono\/)/ },
       auth: { folders: ['http', 'schema', 'services', 'sandbox'], packages: /^(graphql|graphql-yoga|@pothos\/|hono|@hono\/)/ },
       adapters: { folders: ['http', 'schema', 'services', 'auth', 'sandbox'], packages: /^(graphql|graphql-yoga|@pothos\/|hono|@hono\/)/ },
-      db: { folders: ['http', 'schema', 'services', 'auth', 'adapters', 'sandbox'], packages: /^(graphql|graphql-yoga|@pothos\/|hono|@hono\/)/ },
+      db: {
+        folders: ['http', 'schema', 'services', 'auth', 'adapters', 'sandbox'],
+        packages: /^(graphql|graphql-yoga|@pothos\/|hono|@hono\/)/,
+      },
       schema: { folders: ['http'], packages: /^(graphql-yoga|hono|@hono\/)/ },
     };
     const violations: string[] = [];
@@ -88,8 +91,8 @@ describe('architecture', () => {
     // Callers may bring their own database or emulator (AppParts); a unit test of one part may build that part.
     const assembly = /new (TelegramBotApiAdapter|TokenAuthenticator)\(|createRequestRateLimiter\(|connectAmoCrm\(/;
     const definitions = /export (async )?function (createRequestRateLimiter|connectAmoCrm)\(/g;
-    const assemblers = [...src, ...sourceFiles('bench'), ...sourceFiles('scripts'), ...sourceFiles(path.join('test', 'support'))].filter((file) =>
-      assembly.test(readFileSync(file, 'utf8').replace(definitions, '')),
+    const assemblers = [...src, ...sourceFiles('bench'), ...sourceFiles('scripts'), ...sourceFiles(path.join('test', 'support'))].filter(
+      (file) => assembly.test(readFileSync(file, 'utf8').replace(definitions, '')),
     );
     expect(assemblers).toEqual([path.join('src', 'app.ts')]);
   });

@@ -70,14 +70,19 @@ describe('authentication', () => {
   });
 
   it('stores only a hash of each token: no table holds a secret', async () => {
-    const created = await t.gql(owner.token, 'mutation { createPartner(externalId: 5, title: "P") { id } createApiToken(name: "p", partnerExternalId: 5) { token } }');
+    const created = await t.gql(
+      owner.token,
+      'mutation { createPartner(externalId: 5, title: "P") { id } createApiToken(name: "p", partnerExternalId: 5) { token } }',
+    );
     const secrets = [owner.token, other.token, created.data.createApiToken.token];
     const tables = await t.app.db.prisma.$queryRawUnsafe<{ name: string }[]>(
       `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
     );
     expect(tables.map((table) => table.name)).toContain('api_tokens');
     for (const { name } of tables) {
-      const [row] = await t.app.db.prisma.$queryRawUnsafe<{ dump: string | null }[]>(`SELECT string_agg(t::text, ' ') AS dump FROM "${name}" t`);
+      const [row] = await t.app.db.prisma.$queryRawUnsafe<{ dump: string | null }[]>(
+        `SELECT string_agg(t::text, ' ') AS dump FROM "${name}" t`,
+      );
       for (const secret of secrets) {
         expect(row?.dump ?? '', name).not.toContain(secret);
         expect(row?.dump ?? '', name).not.toContain(secret.slice(4));
@@ -95,11 +100,9 @@ describe('tenancy', () => {
   });
 
   it("answers NOT_FOUND for another account's channel and link", async () => {
-    const created = await t.gql(
-      owner.token,
-      'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "mine" }) { id } }',
-      { c: CHANNEL },
-    );
+    const created = await t.gql(owner.token, 'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "mine" }) { id } }', {
+      c: CHANNEL,
+    });
     const id = created.data.createInviteLink.id;
     const read = await t.gql(other.token, 'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { id } }', {
       id,

@@ -87,8 +87,8 @@ describe(`migration ${ownership}`, () => {
     // Nothing is deleted: the superseded account keeps its links (read-only).
     expect(await database.rows('SELECT id FROM invite_links')).toHaveLength(1);
     // From now on a chat has one verified connection.
-    await expect(
-      database.exec(`UPDATE channels SET status = 'VERIFIED' WHERE title = 'shared, second'`),
-    ).rejects.toThrow(/channels_verified_telegram_id_key/);
+    await expect(database.exec(`UPDATE channels SET status = 'VERIFIED' WHERE title = 'shared, second'`)).rejects.toThrow(
+      /channels_verified_telegram_id_key/,
+    );
   }, 60_000);
 });

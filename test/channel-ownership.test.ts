@@ -18,8 +18,7 @@ const REVOKE = 'mutation($id: ID!, $c: SafeInt!) { revokeInviteLink(id: $id, cha
 const LIST = 'query($c: SafeInt!) { inviteLinks(channelId: $c) { total items { id name } } }';
 const ONE = 'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { id } }';
 
-const telegramWrites = () =>
-  t.telegram.calls.filter((call) => /^(create|edit|revoke)/.test(call.method)).length;
+const telegramWrites = () => t.telegram.calls.filter((call) => /^(create|edit|revoke)/.test(call.method)).length;
 
 function firstError(response: GraphQLResponse) {
   expect(response.errors, JSON.stringify(response.data)).toBeDefined();
@@ -177,7 +176,10 @@ describe('verification', () => {
       const refused = await t.gql(first.token, query, { telegramId: chat });
       expect(firstError(refused).extensions).toMatchObject({ code: 'CONFLICT', reason: 'CHANNEL_CONNECTED_ELSEWHERE' });
     }
-    const statuses = await t.app.db.prisma.channel.findMany({ where: { telegramId: BigInt(chat) }, select: { accountId: true, status: true } });
+    const statuses = await t.app.db.prisma.channel.findMany({
+      where: { telegramId: BigInt(chat) },
+      select: { accountId: true, status: true },
+    });
     expect(statuses).toEqual(
       expect.arrayContaining([
         { accountId: second.accountId, status: 'VERIFIED' },
@@ -194,16 +196,31 @@ describe('a superseded channel (two holders in data from before ownership)', () 
     expect((await t.connectVerifiedChannel(holder.token, chat)).errors).toBeUndefined();
     const late = await t.createAccount('Late');
     const channel = await t.app.db.prisma.channel.create({
-      data: { accountId: late.accountId, telegramId: BigInt(chat), title: 'late', botIsAdmin: true, botCanInviteUsers: true, status: 'SUPERSEDED' },
+      data: {
+        accountId: late.accountId,
+        telegramId: BigInt(chat),
+        title: 'late',
+        botIsAdmin: true,
+        botCanInviteUsers: true,
+        status: 'SUPERSEDED',
+      },
     });
     const link = await t.app.db.prisma.inviteLink.create({
-      data: { accountId: late.accountId, channelId: channel.id, chatId: BigInt(chat), name: 'old link', inviteLink: `https://t.me/+${String(randomUUID())}` },
+      data: {
+        accountId: late.accountId,
+        channelId: channel.id,
+        chatId: BigInt(chat),
+        name: 'old link',
+        inviteLink: `https://t.me/+${String(randomUUID())}`,
+      },
     });
     const listed = await t.gql(late.token, LIST, { c: chat });
     expect(listed.errors).toBeUndefined();
     expect(listed.data.inviteLinks.items).toEqual([{ id: link.id, name: 'old link' }]);
     expect((await t.gql(late.token, ONE, { id: link.id, c: chat })).data.inviteLink.id).toBe(link.id);
     await expectLinkCallsRefused(late.token, chat, 'CHANNEL_CONNECTED_ELSEWHERE', link.id, false);
-    expect(firstError(await t.gql(late.token, VERIFY_CHANNEL, { telegramId: chat })).extensions?.reason).toBe('CHANNEL_CONNECTED_ELSEWHERE');
+    expect(firstError(await t.gql(late.token, VERIFY_CHANNEL, { telegramId: chat })).extensions?.reason).toBe(
+      'CHANNEL_CONNECTED_ELSEWHERE',
+    );
   });
 });

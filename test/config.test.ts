@@ -24,7 +24,9 @@ describe('loadConfig', () => {
   it('refuses a SANDBOX_TOKEN that is not iql_ and 43 characters, without echoing it', () => {
     for (const token of ['iql_wrongwrongwrong', 'sandbox', `iql_${'a'.repeat(42)}!`]) {
       expect(() => loadConfig({ SANDBOX_TOKEN: token })).toThrow(ConfigError);
-      expect(() => loadConfig({ SANDBOX_TOKEN: token })).toThrow(/^Invalid configuration: SANDBOX_TOKEN=\[redacted\]: must be iql_ followed by 43 /);
+      expect(() => loadConfig({ SANDBOX_TOKEN: token })).toThrow(
+        /^Invalid configuration: SANDBOX_TOKEN=\[redacted\]: must be iql_ followed by 43 /,
+      );
     }
     const token = `iql_${'A1_-'.repeat(10)}abc`;
     expect(loadConfig({ SANDBOX_TOKEN: token }).SANDBOX_TOKEN).toBe(token);

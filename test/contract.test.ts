@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { skipUnless } from './support/skip.ts';
 
 const checker = '../shared/tools/check-contract.mjs';
-const checkerMissing = skipUnless(existsSync(checker), 'the public contract check', `${checker} is absent (the project's ../shared folder)`);
+const checkerMissing = skipUnless(
+  existsSync(checker),
+  'the public contract check',
+  `${checker} is absent (the project's ../shared folder)`,
+);
 
 describe('public contract', () => {
   it.skipIf(checkerMissing)('schema.graphql honours ../shared/api/contract.graphql', () => {

@@ -3,7 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DataDirInUseError, LOCK_FILE_NAME, lockDataDir, readLockFile, removeIfUnchanged, type DataDirLock } from '../src/db/data-dir-lock.ts';
+import {
+  DataDirInUseError,
+  LOCK_FILE_NAME,
+  lockDataDir,
+  readLockFile,
+  removeIfUnchanged,
+  type DataDirLock,
+} from '../src/db/data-dir-lock.ts';
 import { banner, runTsx, startServer, waitFor, type RunningProcess } from './support/processes.ts';
 
 const dirs: string[] = [];
@@ -154,7 +161,9 @@ describe('one process per embedded database folder', () => {
     expect(holderIn(dataDir).pid).toBe(holder.pid);
     expect(await gql(firstAt, SNAPSHOT)).toEqual(before);
     await gql(firstAt, 'mutation { createTagType(name: "After the refusals") { id } }');
-    expect((await gql(firstAt, '{ tagTypes { name } }')).tagTypes.map((type: { name: string }) => type.name)).toContain('After the refusals');
+    expect((await gql(firstAt, '{ tagTypes { name } }')).tagTypes.map((type: { name: string }) => type.name)).toContain(
+      'After the refusals',
+    );
 
     // kill -9 leaves the lock file behind; the next start takes it over without waiting.
     process.kill(holder.pid, 'SIGKILL');

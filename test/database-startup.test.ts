@@ -63,7 +63,9 @@ describe('a database that cannot be used', () => {
     const port = await closedPort();
     const result = await run(command, { DATABASE_URL: `postgresql://inviteql:s3cret-pw@127.0.0.1:${port}/inviteql_app` });
     const line = expectOneLine(result, 's3cret-pw');
-    expect(line).toMatch(new RegExp(`^Cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}, database "inviteql_app", user "inviteql": connection refused`));
+    expect(line).toMatch(
+      new RegExp(`^Cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}, database "inviteql_app", user "inviteql": connection refused`),
+    );
   });
 
   it.each(commands)('%s: a refused password is one line naming the user, never the password', async (command) => {

@@ -19,7 +19,10 @@ beforeAll(async () => {
   t = await createTestApp();
   // The sandbox's demo account and channel, as npm start makes them.
   sandboxToken = await ensureSandboxAccount(t.app.db);
-  const created = await t.gql(sandboxToken, 'mutation { createInviteLink(input: { channelId: -1001000000001, name: "Browser test link" }) { id } }');
+  const created = await t.gql(
+    sandboxToken,
+    'mutation { createInviteLink(input: { channelId: -1001000000001, name: "Browser test link" }) { id } }',
+  );
   expect(created.errors).toBeUndefined();
 });
 afterAll(() => t.close());
@@ -42,7 +45,8 @@ describe('the GraphiQL page', () => {
   it('opens with the named example operation and, in sandbox mode only, the token in the headers', async () => {
     expect(GRAPHIQL_EXAMPLE_OPERATION).toMatch(/^query DemoChannelLinks \{\n {2}inviteLinks\(\n {4}channelId: -1001000000001\n/m);
     // The options GraphiQL renders with, as the page passes them to it.
-    const rendersWith = (html: string) => /renderYogaGraphiQL\(\s*window\.document\.querySelector\('#root'\),\s*(\{.*\}),\s*\);/.exec(html)?.[1];
+    const rendersWith = (html: string) =>
+      /renderYogaGraphiQL\(\s*window\.document\.querySelector\('#root'\),\s*(\{.*\}),\s*\);/.exec(html)?.[1];
     expect(JSON.parse(rendersWith((await page()).html)!)).toEqual({
       title: 'inviteql',
       defaultQuery: GRAPHIQL_EXAMPLE_OPERATION,
@@ -70,7 +74,10 @@ describe.skipIf(skipUnless(existsSync(CHROMIUM), 'the GraphiQL browser test', `n
       server = createHttpServer(createServer(t.app, { graphiqlToken: sandboxToken }));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
     });
     afterAll(async () => {
       await browser?.close();

@@ -18,7 +18,7 @@ describe('a POST body that is not JSON', () => {
 
   it.each([
     ['application/x-www-form-urlencoded', 'what curl -d sends without -H'],
-    ['text/plain;charset=UTF-8', "what fetch sends for a string body without a content type"],
+    ['text/plain;charset=UTF-8', 'what fetch sends for a string body without a content type'],
     ['multipart/form-data; boundary=x', 'a form upload'],
   ])('answers 415 BAD_REQUEST naming the content type it got (%s: %s)', async (contentType) => {
     const response = await post({ 'content-type': contentType });
@@ -67,8 +67,10 @@ describe('errors yoga raises without a code', () => {
     expect(body.errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT' });
   });
 
-  it("get BAD_REQUEST / CSRF_HEADER_REQUIRED for a GET that carries neither Authorization nor x-graphql-yoga-csrf (HTTP 403), saying what to send", async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', { headers: { accept: 'application/json' } });
+  it('get BAD_REQUEST / CSRF_HEADER_REQUIRED for a GET that carries neither Authorization nor x-graphql-yoga-csrf (HTTP 403), saying what to send', async () => {
+    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', {
+      headers: { accept: 'application/json' },
+    });
     expect(response.status).toBe(403);
     const body = (await response.json()) as { errors: { message: string; extensions?: Record<string, unknown> }[] };
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'BAD_REQUEST', reason: 'CSRF_HEADER_REQUIRED' });

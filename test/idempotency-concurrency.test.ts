@@ -27,7 +27,9 @@ describe('concurrent creates with one idempotencyKey', () => {
     expect(creates()).toBe(before + 1);
     expect(new Set(responses.map((response) => response.data.createInviteLink.id)).size).toBe(1);
     const inTelegram = t.telegram.links(CHANNEL).filter((link) => link.name === 'six at once');
-    expect(inTelegram.map((link) => [link.invite_link, link.is_revoked])).toEqual([[responses[0]!.data.createInviteLink.inviteLink, false]]);
+    expect(inTelegram.map((link) => [link.invite_link, link.is_revoked])).toEqual([
+      [responses[0]!.data.createInviteLink.inviteLink, false],
+    ]);
     expect(await t.app.db.prisma.inviteLink.count({ where: { name: 'six at once' } })).toBe(1);
     expect(await held()).toBe(0);
   });
@@ -48,7 +50,9 @@ describe('concurrent creates with one idempotencyKey', () => {
     await t.app.db.prisma.inviteLinkCreateInProgress.create({
       data: { accountId: owner.accountId, idempotencyKey: 'holder died', expiresAt: new Date(Date.now() - 1000) },
     });
-    const response = await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'after a crash', idempotencyKey: 'holder died' } });
+    const response = await t.gql(owner.token, CREATE, {
+      input: { channelId: CHANNEL, name: 'after a crash', idempotencyKey: 'holder died' },
+    });
     expect(response.errors).toBeUndefined();
     expect(await held()).toBe(0);
   });

@@ -38,9 +38,31 @@ const unstorable = (value: string) => value.includes('\u0000') || LONE_SURROGATE
 
 const PLAIN = ['Spring promo', 'Партнёр 7', '广告渠道', 'a', 'Agency: autumn', 'promo', 'Ünïcödé', 'x_y%z'];
 const ODD_BUT_VALID = [
-  '👍🏽', '👨‍👩‍👧', 'e\u0301', '\u202eevil', 'zero\u200bwidth', '\ufeffbom', '\uffff\ufffe', '\u{10ffff}',
-  '\u0001\u001f\u007f', 'line\u2028sep', 'tab\tnew\nline', '%', '_', '\\', 'a\\', '\\%', "'; DROP TABLE tags; --",
-  '$1', '{}', '   ', '', ' padded ', '\u00a0', 'ﷺ', '𝕏',
+  '👍🏽',
+  '👨‍👩‍👧',
+  'e\u0301',
+  '\u202eevil',
+  'zero\u200bwidth',
+  '\ufeffbom',
+  '\uffff\ufffe',
+  '\u{10ffff}',
+  '\u0001\u001f\u007f',
+  'line\u2028sep',
+  'tab\tnew\nline',
+  '%',
+  '_',
+  '\\',
+  'a\\',
+  '\\%',
+  "'; DROP TABLE tags; --",
+  '$1',
+  '{}',
+  '   ',
+  '',
+  ' padded ',
+  '\u00a0',
+  'ﷺ',
+  '𝕏',
 ];
 const POISON = ['\u0000', '\ud83d', '\ude00', '\ude00\ud83d', '\udbff', '\u0000\u0000'];
 
@@ -66,7 +88,23 @@ function anyString(): string {
   }
 }
 
-const HUGE_NUMBERS = [2 ** 31, 2 ** 31 - 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, 0.5, -0, -1, 0, 99999, 100000];
+const HUGE_NUMBERS = [
+  2 ** 31,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  0.5,
+  -0,
+  -1,
+  0,
+  99999,
+  100000,
+];
 const WRONG_TYPES: unknown[] = [null, true, false, {}, [], ['a'], { a: 1 }, '5', '', 'null'];
 
 type Kind = 'string' | 'id' | 'idList' | 'int' | 'safeInt' | 'color' | 'date' | 'url';
@@ -76,9 +114,20 @@ function chaosValue(kind: Kind): unknown {
   if (roll < 3) return anyString();
   if (roll < 5) return oneOf(HUGE_NUMBERS);
   if (roll < 6) return oneOf(WRONG_TYPES);
-  if (roll < 7 && kind === 'idList') return Array.from({ length: below(3) + 1 }, () => (chance(0.5) ? poisoned(randomUUID()) : anyString()));
+  if (roll < 7 && kind === 'idList')
+    return Array.from({ length: below(3) + 1 }, () => (chance(0.5) ? poisoned(randomUUID()) : anyString()));
   if (roll < 8) return randomUUID() + (chance(0.5) ? oneOf(POISON) : '');
-  if (roll < 9) return oneOf(['#fff', '#GGGGGG', '#12345\u0000', 'red', '2030-01-01T00:00:00Z', '2030-13-45T99:00:00Z', 'https://x.test/\u0000', 'javascript:alert(1)']);
+  if (roll < 9)
+    return oneOf([
+      '#fff',
+      '#GGGGGG',
+      '#12345\u0000',
+      'red',
+      '2030-01-01T00:00:00Z',
+      '2030-13-45T99:00:00Z',
+      'https://x.test/\u0000',
+      'javascript:alert(1)',
+    ]);
   return below(2 ** 31);
 }
 
@@ -119,7 +168,8 @@ const OPERATIONS: Operation[] = [
   },
   {
     name: 'createTag',
-    query: 'mutation($name: String!, $color: HexColorCode!, $typeId: ID) { createTag(name: $name, color: $color, typeId: $typeId) { id name } }',
+    query:
+      'mutation($name: String!, $color: HexColorCode!, $typeId: ID) { createTag(name: $name, color: $color, typeId: $typeId) { id name } }',
     variables: (leaf) => ({
       name: leaf('string', ['name'], unique('tag')),
       color: leaf('color', ['color'], '#12ab34'),
@@ -130,13 +180,20 @@ const OPERATIONS: Operation[] = [
   {
     name: 'createPartner',
     query: 'mutation($externalId: Int!, $title: String!) { createPartner(externalId: $externalId, title: $title) { id title } }',
-    variables: (leaf) => ({ externalId: leaf('int', ['externalId'], 1000 + ++counter), title: leaf('string', ['title'], unique('Agency')) }),
+    variables: (leaf) => ({
+      externalId: leaf('int', ['externalId'], 1000 + ++counter),
+      title: leaf('string', ['title'], unique('Agency')),
+    }),
     echoes: (v, d) => [[v.title, d.createPartner.title]],
   },
   {
     name: 'createApiToken',
-    query: 'mutation($name: String!, $partnerExternalId: Int) { createApiToken(name: $name, partnerExternalId: $partnerExternalId) { apiToken { name } } }',
-    variables: (leaf) => ({ name: leaf('string', ['name'], unique('token')), partnerExternalId: leaf('int', ['partnerExternalId'], chance(0.5) ? 7 : null) }),
+    query:
+      'mutation($name: String!, $partnerExternalId: Int) { createApiToken(name: $name, partnerExternalId: $partnerExternalId) { apiToken { name } } }',
+    variables: (leaf) => ({
+      name: leaf('string', ['name'], unique('token')),
+      partnerExternalId: leaf('int', ['partnerExternalId'], chance(0.5) ? 7 : null),
+    }),
     echoes: (v, d) => [[trimmed(v.name), d.createApiToken.apiToken.name]],
   },
   {
@@ -148,9 +205,16 @@ const OPERATIONS: Operation[] = [
   {
     name: 'inviteLinks',
     query: /* GraphQL */ `
-      query($channelId: SafeInt!, $name: String, $page: Int, $limit: Int, $creatorId: SafeInt, $filter: InviteLinkFilter) {
-        inviteLinks(channelId: $channelId, name: $name, page: $page, limit: $limit, creatorId: $creatorId, filter: $filter) { total items { id name } }
-      }`,
+      query ($channelId: SafeInt!, $name: String, $page: Int, $limit: Int, $creatorId: SafeInt, $filter: InviteLinkFilter) {
+        inviteLinks(channelId: $channelId, name: $name, page: $page, limit: $limit, creatorId: $creatorId, filter: $filter) {
+          total
+          items {
+            id
+            name
+          }
+        }
+      }
+    `,
     variables: (leaf) => ({
       channelId: leaf('safeInt', ['channelId'], CHANNEL),
       name: leaf('string', ['name'], oneOf(['promo', 'a', '%', '\\', null])),
@@ -160,7 +224,12 @@ const OPERATIONS: Operation[] = [
       filter: chance(0.5)
         ? {
             linkIds: leaf('idList', ['filter', 'linkIds'], [linkId()]),
-            tags: [{ tagTypeId: leaf('id', ['filter', 'tags', '0', 'tagTypeId'], tagTypeId), tags: leaf('idList', ['filter', 'tags', '0', 'tags'], [tagId]) }],
+            tags: [
+              {
+                tagTypeId: leaf('id', ['filter', 'tags', '0', 'tagTypeId'], tagTypeId),
+                tags: leaf('idList', ['filter', 'tags', '0', 'tags'], [tagId]),
+              },
+            ],
           }
         : null,
     }),
@@ -172,7 +241,8 @@ const OPERATIONS: Operation[] = [
   },
   {
     name: 'partnerInviteLinks',
-    query: 'query($externalId: Int!, $channelId: SafeInt!, $page: Int, $limit: Int) { partnerInviteLinks(externalId: $externalId, channelId: $channelId, page: $page, limit: $limit) { total } }',
+    query:
+      'query($externalId: Int!, $channelId: SafeInt!, $page: Int, $limit: Int) { partnerInviteLinks(externalId: $externalId, channelId: $channelId, page: $page, limit: $limit) { total } }',
     variables: (leaf) => ({
       externalId: leaf('int', ['externalId'], 7),
       channelId: leaf('safeInt', ['channelId'], CHANNEL),
@@ -245,7 +315,10 @@ const OPERATIONS: Operation[] = [
   {
     name: 'revokeInviteLink',
     query: 'mutation($id: ID!, $channelId: SafeInt!) { revokeInviteLink(id: $id, channelId: $channelId) { id isRevoked } }',
-    variables: (leaf) => ({ id: leaf('id', ['id'], chance(0.2) ? linkId() : randomUUID()), channelId: leaf('safeInt', ['channelId'], CHANNEL) }),
+    variables: (leaf) => ({
+      id: leaf('id', ['id'], chance(0.2) ? linkId() : randomUUID()),
+      channelId: leaf('safeInt', ['channelId'], CHANNEL),
+    }),
   },
   {
     name: 'createShortLinks',
@@ -321,7 +394,9 @@ beforeAll(async () => {
   tagTypeId = (await ok('mutation { createTagType(name: "Source") { id } }')).createTagType.id;
   tagId = (await ok('mutation($t: ID) { createTag(name: "ads", color: "#ff0000", typeId: $t) { id } }', { t: tagTypeId })).createTag.id;
   for (let i = 0; i < 3; i++) {
-    const created = await ok(`mutation($n: String!) { createInviteLink(input: { channelId: ${CHANNEL}, name: $n }) { id } }`, { n: `seed ${i}` });
+    const created = await ok(`mutation($n: String!) { createInviteLink(input: { channelId: ${CHANNEL}, name: $n }) { id } }`, {
+      n: `seed ${i}`,
+    });
     linkIds.push(created.createInviteLink.id);
   }
 });
@@ -337,27 +412,40 @@ describe('text PostgreSQL cannot store', () => {
     ['partner title', 'mutation($n: String!) { createPartner(externalId: 99, title: $n) { id } }', { n: '\u0000' }, 'title'],
     ['token name', 'mutation($n: String!) { createApiToken(name: $n) { token } }', { n: 'ci\udfff' }, 'name'],
     ['name search', `query($n: String) { inviteLinks(channelId: ${CHANNEL}, name: $n) { total } }`, { n: 'pro\u0000mo' }, 'name'],
-    ['link name', `mutation($n: String!) { createInviteLink(input: { channelId: ${CHANNEL}, name: $n }) { id } }`, { n: 'Spring\u0000' }, 'input.name'],
+    [
+      'link name',
+      `mutation($n: String!) { createInviteLink(input: { channelId: ${CHANNEL}, name: $n }) { id } }`,
+      { n: 'Spring\u0000' },
+      'input.name',
+    ],
     [
       'idempotency key',
       `mutation($k: String) { createSubscriptionInviteLink(input: { channelId: ${CHANNEL}, name: "sub", subscriptionPrice: 5, idempotencyKey: $k }) { id } }`,
       { k: 'key-\udbff' },
       'input.idempotencyKey',
     ],
-    ['listed tag id', `mutation($t: ID!) { createInviteLink(input: { channelId: ${CHANNEL}, name: "x", tagIds: [$t] }) { id } }`, { t: '\u0000' }, 'input.tagIds.0'],
+    [
+      'listed tag id',
+      `mutation($t: ID!) { createInviteLink(input: { channelId: ${CHANNEL}, name: "x", tagIds: [$t] }) { id } }`,
+      { t: '\u0000' },
+      'input.tagIds.0',
+    ],
   ];
 
-  it.each(cases)('refuses NUL and unpaired surrogates in the %s as VALIDATION_FAILED on the field, before Telegram', async (_field, query, variables, path) => {
-    const callsBefore = t.telegram.calls.length;
-    const response = await t.gql(token, query, variables);
-    expect(response.status).toBe(200);
-    expect(response.errors?.[0]?.extensions).toMatchObject({
-      code: 'VALIDATION_FAILED',
-      fields: [{ path: path.split('.'), message: expect.stringMatching(/^must (not contain the NUL character|be valid Unicode)/) }],
-    });
-    expect(response.data).toBeNull();
-    expect(t.telegram.calls.slice(callsBefore)).toEqual([]);
-  });
+  it.each(cases)(
+    'refuses NUL and unpaired surrogates in the %s as VALIDATION_FAILED on the field, before Telegram',
+    async (_field, query, variables, path) => {
+      const callsBefore = t.telegram.calls.length;
+      const response = await t.gql(token, query, variables);
+      expect(response.status).toBe(200);
+      expect(response.errors?.[0]?.extensions).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        fields: [{ path: path.split('.'), message: expect.stringMatching(/^must (not contain the NUL character|be valid Unicode)/) }],
+      });
+      expect(response.data).toBeNull();
+      expect(t.telegram.calls.slice(callsBefore)).toEqual([]);
+    },
+  );
 
   it('keeps odd but valid Unicode as sent: astral characters, joiners, combining marks, noncharacters', async () => {
     const name = '👨‍👩‍👧 e\u0301 \u{10ffff}\uffff \u202e';
@@ -394,7 +482,8 @@ describe('seeded input fuzzing', () => {
       const fail = (kind: string, detail = '') => {
         problems.push(kind);
         byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-        if (failures.length < 25) failures.push(`#${request} ${operation.name} ${kind}${detail}: ${JSON.stringify(variables).slice(0, 240)}`);
+        if (failures.length < 25)
+          failures.push(`#${request} ${operation.name} ${kind}${detail}: ${JSON.stringify(variables).slice(0, 240)}`);
       };
 
       if (response.status >= 500) fail('HTTP 5xx', ` ${response.status}`);
@@ -406,7 +495,10 @@ describe('seeded input fuzzing', () => {
         const error = body.errors?.[0];
         const paths = (error?.extensions?.fields ?? []).map((f: { path: string[] }) => f.path.join('.'));
         if (error?.extensions?.code !== 'VALIDATION_FAILED' || !paths.includes(target.join('.'))) {
-          fail('poisoned field not refused as VALIDATION_FAILED on it', ` (${target.join('.')}: ${error?.extensions?.code ?? 'data'} ${JSON.stringify(paths)})`);
+          fail(
+            'poisoned field not refused as VALIDATION_FAILED on it',
+            ` (${target.join('.')}: ${error?.extensions?.code ?? 'data'} ${JSON.stringify(paths)})`,
+          );
         } else {
           tally.refusedAsValidation++;
         }
@@ -415,7 +507,8 @@ describe('seeded input fuzzing', () => {
       if (field) {
         tally.succeeded++;
         for (const [sent, answered] of operation.echoes?.(variables, body.data) ?? []) {
-          if (sent !== answered) fail('stored text differs from the text sent', ` (${JSON.stringify(sent)} as ${JSON.stringify(answered)})`);
+          if (sent !== answered)
+            fail('stored text differs from the text sent', ` (${JSON.stringify(sent)} as ${JSON.stringify(answered)})`);
         }
         if (operation.creates) {
           linkIds.push(field.id);
@@ -435,7 +528,9 @@ describe('seeded input fuzzing', () => {
       .filter((link) => !link.is_revoked && link.creator.is_bot)
       .map((link) => link.invite_link)
       .sort();
-    const stored = (await t.app.db.prisma.inviteLink.findMany({ where: { chatId: CHANNEL, isRevoked: false }, select: { inviteLink: true } }))
+    const stored = (
+      await t.app.db.prisma.inviteLink.findMany({ where: { chatId: CHANNEL, isRevoked: false }, select: { inviteLink: true } })
+    )
       .map((row) => row.inviteLink)
       .sort();
     expect(live).toEqual(stored);

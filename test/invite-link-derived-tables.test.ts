@@ -61,7 +61,9 @@ interface Scope {
 const channelTest = (column: string, channels?: string[]) => (channels ? `${column} = ANY(${uuidArray(channels)})` : 'true');
 
 async function readCounters({ run = query, channels }: Scope = {}) {
-  const links = await run<LinkTags>(`SELECT id::text AS "id", tag_ids::text[] AS "tagIds" FROM invite_links WHERE ${channelTest('channel_id', channels)}`);
+  const links = await run<LinkTags>(
+    `SELECT id::text AS "id", tag_ids::text[] AS "tagIds" FROM invite_links WHERE ${channelTest('channel_id', channels)}`,
+  );
   const sets = await run<TagSetCount>(
     `SELECT channel_id::text AS "channelId", tag_ids::text[] AS "tagIds", link_count AS "linkCount" FROM invite_link_tag_sets ` +
       `WHERE ${channelTest('channel_id', channels)}`,
@@ -176,7 +178,10 @@ function linkRows(accountId: string, channel: { id: string; telegramId: number }
   return Array.from({ length: n }, () => {
     const id = randomUUID();
     const number = linkNumber++;
-    return { id, sql: `(${lit(id)}, ${lit(accountId)}, ${lit(channel.id)}, ${channel.telegramId}, 'link ${number}', 'https://t.me/+tagsets${number}')` };
+    return {
+      id,
+      sql: `(${lit(id)}, ${lit(accountId)}, ${lit(channel.id)}, ${channel.telegramId}, 'link ${number}', 'https://t.me/+tagsets${number}')`,
+    };
   });
 }
 const insertLinksSql = (rows: { sql: string }[]) =>
@@ -219,7 +224,17 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
     // A multi-row insert of links (no tags): six in c1, three in c2.
     const rows = [...linkRows(account, c1, 6), ...linkRows(account, c2, 3)];
     await exec(insertLinksSql(rows));
-    const [l1, l2, l3, l4, l5, l6, l7, l8, l9] = rows.map((row) => row.id) as [string, string, string, string, string, string, string, string, string];
+    const [l1, l2, l3, l4, l5, l6, l7, l8, l9] = rows.map((row) => row.id) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     let expected = await expectCountersExact();
     expect(expected.sets).toEqual(
       sortSets([
@@ -231,12 +246,17 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
     // A multi-row insert of tag rows across several links of both channels.
     const inserted = await exec(
       tagRowsSql([
-        [l1, t1], [l1, u1],
-        [l2, u1], [l2, t1],
+        [l1, t1],
+        [l1, u1],
+        [l2, u1],
+        [l2, t1],
         [l3, t2],
-        [l4, t1], [l4, t2], [l4, u2],
+        [l4, t1],
+        [l4, t2],
+        [l4, u2],
         [l7, t1],
-        [l8, u1], [l8, u2],
+        [l8, u1],
+        [l8, u2],
       ]),
     );
     expect(inserted).toBe(11);
@@ -246,7 +266,9 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
 
     // Delete some tag rows (of three links, two channels).
     expect(
-      await exec(`DELETE FROM invite_link_tags WHERE (invite_link_id, tag_id) IN ((${lit(l1)}, ${lit(u1)}), (${lit(l4)}, ${lit(t2)}), (${lit(l8)}, ${lit(u1)}))`),
+      await exec(
+        `DELETE FROM invite_link_tags WHERE (invite_link_id, tag_id) IN ((${lit(l1)}, ${lit(u1)}), (${lit(l4)}, ${lit(t2)}), (${lit(l8)}, ${lit(u1)}))`,
+      ),
     ).toBe(3);
     await expectCountersExact();
 
@@ -258,7 +280,9 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
     await expectCountersExact();
 
     // Move a tag row to another link of the same channel: both links change.
-    expect(await exec(`UPDATE invite_link_tags SET invite_link_id = ${lit(l5)} WHERE invite_link_id = ${lit(l4)} AND tag_id = ${lit(t1)}`)).toBe(1);
+    expect(
+      await exec(`UPDATE invite_link_tags SET invite_link_id = ${lit(l5)} WHERE invite_link_id = ${lit(l4)} AND tag_id = ${lit(t1)}`),
+    ).toBe(1);
     expected = await expectCountersExact();
     expect(expected.links.find((link) => link.id === l5)!.tagIds).toEqual([t1]);
 
@@ -272,9 +296,13 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
     await expectCountersExact();
 
     // Move two links (one with tags) to the other channel; the tag rows follow (ON UPDATE CASCADE).
-    expect(await exec(`UPDATE invite_links SET channel_id = ${lit(c2.id)}, chat_id = ${c2.telegramId} WHERE id IN (${lit(l2)}, ${lit(l6)})`)).toBe(2);
+    expect(
+      await exec(`UPDATE invite_links SET channel_id = ${lit(c2.id)}, chat_id = ${c2.telegramId} WHERE id IN (${lit(l2)}, ${lit(l6)})`),
+    ).toBe(2);
     expected = await expectCountersExact();
-    const movedTagChannels = await query<{ channelId: string }>(`SELECT DISTINCT channel_id::text AS "channelId" FROM invite_link_tags WHERE invite_link_id = ${lit(l2)}`);
+    const movedTagChannels = await query<{ channelId: string }>(
+      `SELECT DISTINCT channel_id::text AS "channelId" FROM invite_link_tags WHERE invite_link_id = ${lit(l2)}`,
+    );
     expect(movedTagChannels).toEqual([{ channelId: c2.id }]);
     expect(expected.sets.filter((row) => row.channelId === c2.id).reduce((sum, row) => sum + row.linkCount, 0)).toBe(5);
 
@@ -298,7 +326,14 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
     expect(expected.links).toHaveLength(8);
 
     // Put some tags back, then delete a channel: its links (and their tag rows) go by cascade.
-    await exec(tagRowsSql([[l1, u1], [l5, u1], [l5, u2], [l9, u2]]));
+    await exec(
+      tagRowsSql([
+        [l1, u1],
+        [l5, u1],
+        [l5, u2],
+        [l9, u2],
+      ]),
+    );
     await expectCountersExact();
     await exec(`DELETE FROM channels WHERE id = ${lit(c1.id)}`);
     expected = await expectCountersExact();
@@ -311,14 +346,26 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
     const other = await createChannel(account);
     const [a, b, c] = (await createTags(account, null, 3)) as [string, string, string];
     const [m1, m2, m3, m4] = (await createLinks(account, channel, 4)) as [string, string, string, string];
-    await exec(tagRowsSql([[m1, a], [m2, a], [m2, b]]));
+    await exec(
+      tagRowsSql([
+        [m1, a],
+        [m2, a],
+        [m2, b],
+      ]),
+    );
     await expectCountersExact();
     const before = await readCounters();
 
     // A whole transaction that throws: every kind of write, rolled back.
     await expect(
       db.prisma.$transaction(async (tx) => {
-        await tx.$executeRawUnsafe(tagRowsSql([[m3, c], [m4, a], [m4, b]]));
+        await tx.$executeRawUnsafe(
+          tagRowsSql([
+            [m3, c],
+            [m4, a],
+            [m4, b],
+          ]),
+        );
         await tx.$executeRawUnsafe(`DELETE FROM invite_link_tags WHERE invite_link_id = ${lit(m2)}`);
         await tx.$executeRawUnsafe(`DELETE FROM invite_links WHERE id = ${lit(m1)}`);
         await tx.$executeRawUnsafe(`UPDATE invite_links SET channel_id = ${lit(other.id)} WHERE id = ${lit(m4)}`);
@@ -338,14 +385,25 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
       const txQuery = <T>(sql: string) => tx.$queryRawUnsafe<T[]>(sql);
       await tx.$executeRawUnsafe(tagRowsSql([[m1, b]])); // m1 {a} → {a,b}
       await tx.$executeRawUnsafe(`SAVEPOINT first`);
-      await tx.$executeRawUnsafe(tagRowsSql([[m3, a], [m3, b], [m3, c]]));
+      await tx.$executeRawUnsafe(
+        tagRowsSql([
+          [m3, a],
+          [m3, b],
+          [m3, c],
+        ]),
+      );
       await tx.$executeRawUnsafe(`DELETE FROM invite_links WHERE id = ${lit(m2)}`);
       await tx.$executeRawUnsafe(insertLinksSql([discarded]));
       await tx.$executeRawUnsafe(`UPDATE invite_links SET channel_id = ${lit(other.id)} WHERE id = ${lit(m4)}`);
       await tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT first`);
       await tx.$executeRawUnsafe(`SAVEPOINT second`);
       await tx.$executeRawUnsafe(insertLinksSql([kept]));
-      await tx.$executeRawUnsafe(tagRowsSql([[kept.id, c], [m4, c]]));
+      await tx.$executeRawUnsafe(
+        tagRowsSql([
+          [kept.id, c],
+          [m4, c],
+        ]),
+      );
       await tx.$executeRawUnsafe(`RELEASE SAVEPOINT second`);
       // Inside the transaction: tag_ids already follow, the counters do not yet.
       const inside = await readCounters({ run: txQuery });
@@ -427,7 +485,11 @@ describe('invite_links.tag_ids, invite_link_tag_sets and invite_link_search', ()
 // ---------------------------------------------------------------------------------------------
 
 describe.skipIf(
-  skipUnless(onPostgres, 'concurrent transactions (PostgreSQL)', 'the embedded database runs one transaction at a time; set TEST_DATABASE_URL'),
+  skipUnless(
+    onPostgres,
+    'concurrent transactions (PostgreSQL)',
+    'the embedded database runs one transaction at a time; set TEST_DATABASE_URL',
+  ),
 )('concurrent transactions (PostgreSQL)', () => {
   const clients: pg.Client[] = [];
   async function connect(n: number) {
@@ -457,7 +519,12 @@ describe.skipIf(
     const channel = await createChannel(account);
     const [a, b, c] = (await createTags(account, null, 3)) as [string, string, string];
     const [l1, l2, l3, l4] = (await createLinks(account, channel, 4)) as [string, string, string, string];
-    await exec(tagRowsSql([[l2, c], [l3, c]]));
+    await exec(
+      tagRowsSql([
+        [l2, c],
+        [l3, c],
+      ]),
+    );
     await expectCountersExact({ channels: [channel.id] });
 
     for (const client of [t1, t2]) {
@@ -520,15 +587,22 @@ describe.skipIf(
     const second = t2.query(tagRowsSql([[link, b]]));
     // T2's statement waits for T1 (on the link's row, which T1's trigger updated).
     await expect
-      .poll(async () => (await query<{ waiting: string | null }>(`SELECT wait_event_type AS "waiting" FROM pg_stat_activity WHERE pid = ${pid}`))[0]?.waiting, {
-        timeout: 2000,
-        interval: 20,
-      })
+      .poll(
+        async () =>
+          (await query<{ waiting: string | null }>(`SELECT wait_event_type AS "waiting" FROM pg_stat_activity WHERE pid = ${pid}`))[0]
+            ?.waiting,
+        {
+          timeout: 2000,
+          interval: 20,
+        },
+      )
       .toBe('Lock');
     await t1.query('COMMIT');
     await second;
     await t2.query('COMMIT');
-    const tagRows = await query<{ tagId: string }>(`SELECT tag_id::text AS "tagId" FROM invite_link_tags WHERE invite_link_id = ${lit(link)}`);
+    const tagRows = await query<{ tagId: string }>(
+      `SELECT tag_id::text AS "tagId" FROM invite_link_tags WHERE invite_link_id = ${lit(link)}`,
+    );
     expect(tagRows.map((row) => row.tagId).sort(byText)).toEqual([a, b].sort(byText));
     await expectCountersExact({ channels: [channel.id] });
   });
@@ -548,7 +622,9 @@ describe.skipIf(
       while (chosen.length < n && pool.length) chosen.push(pool.splice(Math.floor(random() * pool.length), 1)[0]!);
       return chosen;
     };
-    await exec(tagRowsSql(links.flatMap((link) => pick(seeded, tags, Math.floor(seeded() * 3)).map((tag): [string, string] => [link, tag]))));
+    await exec(
+      tagRowsSql(links.flatMap((link) => pick(seeded, tags, Math.floor(seeded() * 3)).map((tag): [string, string] => [link, tag]))),
+    );
     await expectCountersExact({ channels: [channel.id] });
 
     const connections = await connect(CONNECTIONS);
@@ -569,7 +645,9 @@ describe.skipIf(
             for (const link of chosen) {
               const removed = pick(random, tags, Math.floor(random() * 3));
               if (removed.length) {
-                await client.query(`DELETE FROM invite_link_tags WHERE invite_link_id = ${lit(link)} AND tag_id = ANY(${uuidArray(removed)})`);
+                await client.query(
+                  `DELETE FROM invite_link_tags WHERE invite_link_id = ${lit(link)} AND tag_id = ANY(${uuidArray(removed)})`,
+                );
               }
               const added = pick(random, tags, Math.floor(random() * 3));
               if (added.length) {
@@ -579,7 +657,9 @@ describe.skipIf(
             await client.query('COMMIT');
           } catch (error) {
             const detail = error as pg.DatabaseError;
-            errors.push(`connection ${index} transaction ${n}: ${sqlState(error)} ${detail.message} ${detail.detail ?? ''} ${detail.where ?? ''}`);
+            errors.push(
+              `connection ${index} transaction ${n}: ${sqlState(error)} ${detail.message} ${detail.detail ?? ''} ${detail.where ?? ''}`,
+            );
             await client.query('ROLLBACK');
           }
         }

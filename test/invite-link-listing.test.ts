@@ -189,10 +189,42 @@ async function seed() {
   // B holds A's chat too, as only data from before channel ownership can (SUPERSEDED: its links list).
   await prisma.channel.createMany({
     data: [
-      { id: ids.channelA, accountId: A.accountId, telegramId: BigInt(CHANNEL), title: 'Main channel', botIsAdmin: true, botCanInviteUsers: true, status: 'VERIFIED' },
-      { id: ids.channelA2, accountId: A.accountId, telegramId: BigInt(SECOND_CHANNEL), title: 'Second channel', botIsAdmin: true, botCanInviteUsers: true, status: 'VERIFIED' },
-      { id: ids.channelBulk, accountId: A.accountId, telegramId: BigInt(BULK_CHANNEL), title: 'Bulk channel', botIsAdmin: true, botCanInviteUsers: true, status: 'VERIFIED' },
-      { id: ids.channelB, accountId: B.accountId, telegramId: BigInt(CHANNEL), title: 'B channel', botIsAdmin: true, botCanInviteUsers: true, status: 'SUPERSEDED' },
+      {
+        id: ids.channelA,
+        accountId: A.accountId,
+        telegramId: BigInt(CHANNEL),
+        title: 'Main channel',
+        botIsAdmin: true,
+        botCanInviteUsers: true,
+        status: 'VERIFIED',
+      },
+      {
+        id: ids.channelA2,
+        accountId: A.accountId,
+        telegramId: BigInt(SECOND_CHANNEL),
+        title: 'Second channel',
+        botIsAdmin: true,
+        botCanInviteUsers: true,
+        status: 'VERIFIED',
+      },
+      {
+        id: ids.channelBulk,
+        accountId: A.accountId,
+        telegramId: BigInt(BULK_CHANNEL),
+        title: 'Bulk channel',
+        botIsAdmin: true,
+        botCanInviteUsers: true,
+        status: 'VERIFIED',
+      },
+      {
+        id: ids.channelB,
+        accountId: B.accountId,
+        telegramId: BigInt(CHANNEL),
+        title: 'B channel',
+        botIsAdmin: true,
+        botCanInviteUsers: true,
+        status: 'SUPERSEDED',
+      },
     ],
   });
   await prisma.partner.createMany({
@@ -366,7 +398,7 @@ function seededTagGroups(seed: number) {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  const pick = <T,>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+  const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
   const randomGroups = (count: number, tagsByType: readonly [string | null, string[]][]): Group[] =>
     Array.from({ length: count }, () => {
       const [tagTypeId, tags] = pick(tagsByType);
@@ -389,15 +421,7 @@ const LIST = /* GraphQL */ `
     $filter: InviteLinkFilter
     $orderBy: [InviteLinkOrder!]
   ) {
-    inviteLinks(
-      channelId: $channelId
-      page: $page
-      limit: $limit
-      name: $name
-      creatorId: $creatorId
-      filter: $filter
-      orderBy: $orderBy
-    ) {
+    inviteLinks(channelId: $channelId, page: $page, limit: $limit, name: $name, creatorId: $creatorId, filter: $filter, orderBy: $orderBy) {
       page
       limit
       total
@@ -411,8 +435,12 @@ const LIST = /* GraphQL */ `
         updatedAt
         expireDate
         memberLimit
-        partner { externalId }
-        tags { id }
+        partner {
+          externalId
+        }
+        tags {
+          id
+        }
       }
     }
   }
@@ -505,26 +533,24 @@ describe('inviteLinks: the items themselves', () => {
     const page = response.data.inviteLinks as { page: number; limit: number; total: number; items: { id: string }[] };
     expect([page.page, page.limit, page.total]).toEqual([1, 10, mainLinks.length]);
     const order: Order[] = [{ field: 'CREATED_AT', direction: 'DESC' }];
-    const asc = sortLinks(mainLinks, order, 'ASC').slice(0, 10).map((l) => l.id);
-    const desc = sortLinks(mainLinks, order, 'DESC').slice(0, 10).map((l) => l.id);
+    const asc = sortLinks(mainLinks, order, 'ASC')
+      .slice(0, 10)
+      .map((l) => l.id);
+    const desc = sortLinks(mainLinks, order, 'DESC')
+      .slice(0, 10)
+      .map((l) => l.id);
     expect([JSON.stringify(asc), JSON.stringify(desc)]).toContain(JSON.stringify(page.items.map((item) => item.id)));
   });
 });
 
 describe('inviteLinks: name, creatorId, linkIds', () => {
-  it.each([
-    ['реклама'],
-    ['Реклама'],
-    ['РЕКЛАМА'],
-    ['ёлка'],
-    ['ЁЛКА'],
-    ['promo'],
-    ['PROMO'],
-    ['Скидка'],
-  ])('name %j is a case-insensitive substring', async (name) => {
-    const expected = await expectFilter({ name });
-    expectSelective(expected);
-  });
+  it.each([['реклама'], ['Реклама'], ['РЕКЛАМА'], ['ёлка'], ['ЁЛКА'], ['promo'], ['PROMO'], ['Скидка']])(
+    'name %j is a case-insensitive substring',
+    async (name) => {
+      const expected = await expectFilter({ name });
+      expectSelective(expected);
+    },
+  );
 
   it('name matches % and _ literally, not as LIKE wildcards', async () => {
     // Unescaped, '100%' would also match "09 Скидка 100 рублей" and '_' would match everything.
@@ -582,7 +608,10 @@ describe('inviteLinks: tag groups', () => {
         { tagTypeId: ids.typeCampaign, tags: [ids.c1] },
       ],
     ],
-    ['withoutType with tags: one of the tags, or no tag of that type', () => [{ tagTypeId: ids.typeSource, withoutType: true, tags: [ids.s2] }]],
+    [
+      'withoutType with tags: one of the tags, or no tag of that type',
+      () => [{ tagTypeId: ids.typeSource, withoutType: true, tags: [ids.s2] }],
+    ],
     ['withoutType without tags: no tag of that type at all', () => [{ tagTypeId: ids.typeCampaign, withoutType: true, tags: [] }]],
     ['withoutType, tags omitted', () => [{ tagTypeId: ids.typeSource, withoutType: true }]],
     ['untyped group with tags', () => [{ tagTypeId: null, tags: [ids.u2] }]],
@@ -604,10 +633,13 @@ describe('inviteLinks: tag groups', () => {
         { tagTypeId: ids.typeCampaign, withoutType: true, tags: [ids.c1] },
       ],
     ],
-    ['two groups of the same type', () => [
-      { tagTypeId: ids.typeSource, tags: [ids.s1] },
-      { tagTypeId: ids.typeSource, tags: [ids.s3] },
-    ]],
+    [
+      'two groups of the same type',
+      () => [
+        { tagTypeId: ids.typeSource, tags: [ids.s1] },
+        { tagTypeId: ids.typeSource, tags: [ids.s3] },
+      ],
+    ],
   ];
 
   it.each(cases)('%s', async (_label, groups) => {
@@ -787,11 +819,38 @@ describe('inviteLinks: orderBy', () => {
   });
 
   it.each([
-    [[{ field: 'BUDGET', direction: 'DESC' }, { field: 'CREATED_AT', direction: 'ASC' }]],
-    [[{ field: 'CREATED_AT', direction: 'ASC' }, { field: 'BUDGET', direction: 'DESC' }]],
-    [[{ field: 'MEMBER_LIMIT', direction: 'ASC' }, { field: 'NAME', direction: 'DESC' }, { field: 'EXPIRE_DATE', direction: 'DESC' }]],
-    [[{ field: 'NAME', direction: 'ASC' }, { field: 'BUDGET', direction: 'ASC' }]],
-    [[{ field: 'UPDATED_AT', direction: 'DESC' }, { field: 'MEMBER_LIMIT', direction: 'DESC' }, { field: 'BUDGET', direction: 'ASC' }]],
+    [
+      [
+        { field: 'BUDGET', direction: 'DESC' },
+        { field: 'CREATED_AT', direction: 'ASC' },
+      ],
+    ],
+    [
+      [
+        { field: 'CREATED_AT', direction: 'ASC' },
+        { field: 'BUDGET', direction: 'DESC' },
+      ],
+    ],
+    [
+      [
+        { field: 'MEMBER_LIMIT', direction: 'ASC' },
+        { field: 'NAME', direction: 'DESC' },
+        { field: 'EXPIRE_DATE', direction: 'DESC' },
+      ],
+    ],
+    [
+      [
+        { field: 'NAME', direction: 'ASC' },
+        { field: 'BUDGET', direction: 'ASC' },
+      ],
+    ],
+    [
+      [
+        { field: 'UPDATED_AT', direction: 'DESC' },
+        { field: 'MEMBER_LIMIT', direction: 'DESC' },
+        { field: 'BUDGET', direction: 'ASC' },
+      ],
+    ],
   ] as Order[][][])('multi-key %j is applied in order', async (orderBy) => {
     const seen = await walk(orderBy, mainLinks, 5);
     // The keys are applied in the given order, not the reverse.
@@ -801,10 +860,17 @@ describe('inviteLinks: orderBy', () => {
   });
 
   it('ties (same createdAt and budget) break consistently on id with limit 1', async () => {
-    const orderBy: Order[] = [{ field: 'CREATED_AT', direction: 'DESC' }, { field: 'BUDGET', direction: 'ASC' }];
+    const orderBy: Order[] = [
+      { field: 'CREATED_AT', direction: 'DESC' },
+      { field: 'BUDGET', direction: 'ASC' },
+    ];
     const tied = sortLinks(mainLinks, orderBy, 'ASC');
     // The fixture really has ties on both keys.
-    expect(tied.some((l, i) => i > 0 && fieldValue(l, 'CREATED_AT') === fieldValue(tied[i - 1]!, 'CREATED_AT') && l.budget === tied[i - 1]!.budget)).toBe(true);
+    expect(
+      tied.some(
+        (l, i) => i > 0 && fieldValue(l, 'CREATED_AT') === fieldValue(tied[i - 1]!, 'CREATED_AT') && l.budget === tied[i - 1]!.budget,
+      ),
+    ).toBe(true);
     await walk(orderBy, mainLinks, 1);
   });
 });
@@ -851,7 +917,7 @@ describe('inviteLinks: pages', () => {
 });
 
 describe('tenancy', () => {
-  it("account B sees only its own links in its row for the same Telegram channel", async () => {
+  it('account B sees only its own links in its row for the same Telegram channel', async () => {
     const page = await list({ limit: 100 }, B.token);
     expect(page.total).toBe(bLinks.length);
     expect(sorted(page.items.map((item) => item.id))).toEqual(sorted(bLinks.map((l) => l.id)));
@@ -887,7 +953,25 @@ describe('tenancy', () => {
   const ONE = /* GraphQL */ `
     query One($id: ID!, $channelId: SafeInt!) {
       inviteLink(id: $id, channelId: $channelId) {
-        id name channelId budget creatorId kind channel { title } partner { externalId } tags { id name type { id } }
+        id
+        name
+        channelId
+        budget
+        creatorId
+        kind
+        channel {
+          title
+        }
+        partner {
+          externalId
+        }
+        tags {
+          id
+          name
+          type {
+            id
+          }
+        }
       }
     }
   `;
@@ -929,7 +1013,8 @@ describe('tenancy', () => {
   });
 
   it('channels, partners, tagTypes and tags return only the account’s own rows', async () => {
-    const QUERY = '{ channels { id telegramId title } partners { id externalId title } tagTypes { id name tags { id name } } tags { id name color type { id } } }';
+    const QUERY =
+      '{ channels { id telegramId title } partners { id externalId title } tagTypes { id name tags { id name } } tags { id name color type { id } } }';
     for (const [who, accountId] of [
       [A.token, A.accountId],
       [B.token, B.accountId],
@@ -958,14 +1043,25 @@ describe('tenancy', () => {
       const own = <R extends { accountId: string }>(rows: R[]) => rows.filter((row) => row.accountId === accountId);
       const byId = (x: { id: string }, y: { id: string }) => cmp(x.id, y.id);
 
-      expect([...data.channels].sort(byId)).toEqual(own(channelRows).map(({ accountId: _, ...row }) => row).sort(byId));
-      expect([...data.partners].sort(byId)).toEqual(own(partnerRows).map(({ accountId: _, ...row }) => row).sort(byId));
+      expect([...data.channels].sort(byId)).toEqual(
+        own(channelRows)
+          .map(({ accountId: _, ...row }) => row)
+          .sort(byId),
+      );
+      expect([...data.partners].sort(byId)).toEqual(
+        own(partnerRows)
+          .map(({ accountId: _, ...row }) => row)
+          .sort(byId),
+      );
       expect([...data.tagTypes].sort(byId)).toEqual(
         own(typeRows)
           .map((type) => ({
             id: type.id,
             name: type.name,
-            tags: tagFx.filter((tag) => tag.typeId === type.id).map((tag) => ({ id: tag.id, name: tag.name })).sort((x, y) => cmp(x.name, y.name)),
+            tags: tagFx
+              .filter((tag) => tag.typeId === type.id)
+              .map((tag) => ({ id: tag.id, name: tag.name }))
+              .sort((x, y) => cmp(x.name, y.name)),
           }))
           .sort(byId),
       );
@@ -982,7 +1078,15 @@ describe('partnerInviteLinks', () => {
   const PARTNER_LIST = /* GraphQL */ `
     query P($externalId: Int!, $channelId: SafeInt!, $page: Int, $limit: Int) {
       partnerInviteLinks(externalId: $externalId, channelId: $channelId, page: $page, limit: $limit) {
-        page limit total items { id partner { externalId } }
+        page
+        limit
+        total
+        items {
+          id
+          partner {
+            externalId
+          }
+        }
       }
     }
   `;
@@ -997,7 +1101,12 @@ describe('partnerInviteLinks', () => {
     for (let page = 1; page <= Math.ceil(expected.length / 3) + 1; page++) {
       const response = await t.gql(A.token, PARTNER_LIST, { externalId, channelId: CHANNEL, page, limit: 3 });
       expect(response.errors).toBeUndefined();
-      const result = response.data.partnerInviteLinks as { page: number; limit: number; total: number; items: { id: string; partner: { externalId: number } }[] };
+      const result = response.data.partnerInviteLinks as {
+        page: number;
+        limit: number;
+        total: number;
+        items: { id: string; partner: { externalId: number } }[];
+      };
       expect([result.page, result.limit, result.total]).toEqual([page, 3, expected.length]);
       expect(result.items.every((item) => item.partner.externalId === externalId)).toBe(true);
       seen.push(...result.items.map((item) => item.id));
@@ -1010,7 +1119,9 @@ describe('partnerInviteLinks', () => {
     expect(response.errors).toBeUndefined();
     const expected = bLinks.filter((l) => l.partnerId === ids.partnerB);
     expect(response.data.partnerInviteLinks.total).toBe(expected.length);
-    expect(sorted(response.data.partnerInviteLinks.items.map((item: { id: string }) => item.id))).toEqual(sorted(expected.map((l) => l.id)));
+    expect(sorted(response.data.partnerInviteLinks.items.map((item: { id: string }) => item.id))).toEqual(
+      sorted(expected.map((l) => l.id)),
+    );
   });
 
   it('an unknown externalId, or one of another account, is NOT_FOUND', async () => {
@@ -1036,7 +1147,25 @@ describe('no N+1', () => {
     query Nested($channelId: SafeInt!, $limit: Int) {
       inviteLinks(channelId: $channelId, limit: $limit) {
         total
-        items { id name channel { title } partner { title } tags { name type { name } } shortLinks { url } }
+        items {
+          id
+          name
+          channel {
+            title
+          }
+          partner {
+            title
+          }
+          tags {
+            name
+            type {
+              name
+            }
+          }
+          shortLinks {
+            url
+          }
+        }
       }
     }
   `;
@@ -1074,7 +1203,12 @@ describe('no N+1', () => {
 
   it('totals a tag-group filter in one statement beside the page, whatever the page size', async () => {
     // Untyped u1 or u2 (every bulk link has one), and no Campaign tag: the odd-numbered links.
-    const filter = { tags: [{ tagTypeId: null, tags: [ids.u1, ids.u2] }, { tagTypeId: ids.typeCampaign, withoutType: true }] };
+    const filter = {
+      tags: [
+        { tagTypeId: null, tags: [ids.u1, ids.u2] },
+        { tagTypeId: ids.typeCampaign, withoutType: true },
+      ],
+    };
     const measureFiltered = async (limit: number) => {
       const before = t.app.db.statementCount;
       const response = await t.gql(A.token, FILTERED, { channelId: BULK_CHANNEL, limit, filter });
@@ -1114,7 +1248,15 @@ const FILTERED_BY_NAME = /* GraphQL */ `
   query FilteredByName($channelId: SafeInt!, $limit: Int!, $name: String, $filter: InviteLinkFilter) {
     inviteLinks(channelId: $channelId, limit: $limit, name: $name, filter: $filter) {
       total
-      items { id tags { name type { name } } }
+      items {
+        id
+        tags {
+          name
+          type {
+            name
+          }
+        }
+      }
     }
   }
 `;
@@ -1123,7 +1265,15 @@ const FILTERED = /* GraphQL */ `
   query Filtered($channelId: SafeInt!, $limit: Int!, $filter: InviteLinkFilter) {
     inviteLinks(channelId: $channelId, limit: $limit, filter: $filter) {
       total
-      items { id tags { name type { name } } }
+      items {
+        id
+        tags {
+          name
+          type {
+            name
+          }
+        }
+      }
     }
   }
 `;

@@ -76,7 +76,10 @@ beforeAll(async () => {
   other = await t.createAccount('Other');
   // A chat belongs to one account: the other account manages a chat of its own.
   otherChannel = t.addChannel();
-  for (const [account, chat] of [[owner, CHANNEL], [other, otherChannel]] as const) {
+  for (const [account, chat] of [
+    [owner, CHANNEL],
+    [other, otherChannel],
+  ] as const) {
     const connected = await t.connectVerifiedChannel(account.token, chat);
     expect(connected.errors).toBeUndefined();
   }
@@ -150,7 +153,13 @@ describe('connectChannel', () => {
 describe('createInviteLink', () => {
   it('creates the link in Telegram and stores it with tags, budget and the bot as creator', async () => {
     const expireDate = inDays(7);
-    const link = await createLink({ name: 'Spring ads', memberLimit: 50, expireDate: expireDate.toISOString(), budget: 1200, tagIds: [tagB, tagA] });
+    const link = await createLink({
+      name: 'Spring ads',
+      memberLimit: 50,
+      expireDate: expireDate.toISOString(),
+      budget: 1200,
+      tagIds: [tagB, tagA],
+    });
     expect(link).toMatchObject({
       name: 'Spring ads',
       channelId: CHANNEL,
@@ -311,7 +320,12 @@ describe('updateInviteLink', () => {
       input: { id: link.id, channelId: CHANNEL, name: 'edited', expireDate: expireDate.toISOString(), memberLimit: 20 },
     });
     expect(first.errors).toBeUndefined();
-    expect(first.data.updateInviteLink).toMatchObject({ name: 'edited', expireDate: expireDate.toISOString(), memberLimit: 20, createsJoinRequest: false });
+    expect(first.data.updateInviteLink).toMatchObject({
+      name: 'edited',
+      expireDate: expireDate.toISOString(),
+      memberLimit: 20,
+      createsJoinRequest: false,
+    });
     expect(first.data.updateInviteLink.updatedAt).not.toBeNull();
     expect(lastEdit().params).toMatchObject({
       chat_id: String(CHANNEL),
@@ -327,8 +341,17 @@ describe('updateInviteLink', () => {
       input: { id: link.id, channelId: CHANNEL, createsJoinRequest: true, memberLimit: null },
     });
     expect(second.errors).toBeUndefined();
-    expect(second.data.updateInviteLink).toMatchObject({ name: 'edited', expireDate: expireDate.toISOString(), memberLimit: null, createsJoinRequest: true });
-    expect(lastEdit().params).toMatchObject({ name: 'edited', expire_date: String(expireDate.getTime() / 1000), creates_join_request: 'true' });
+    expect(second.data.updateInviteLink).toMatchObject({
+      name: 'edited',
+      expireDate: expireDate.toISOString(),
+      memberLimit: null,
+      createsJoinRequest: true,
+    });
+    expect(lastEdit().params).toMatchObject({
+      name: 'edited',
+      expire_date: String(expireDate.getTime() / 1000),
+      creates_join_request: 'true',
+    });
     const afterSecond = telegramLink(CHANNEL, link.inviteLink)!;
     expect(afterSecond).toMatchObject({ name: 'edited', expire_date: expireDate.getTime() / 1000, creates_join_request: true });
     expect(afterSecond.member_limit).toBeUndefined();
@@ -409,7 +432,11 @@ describe('updateInviteLink', () => {
     expect(telegramLink(CHANNEL, link.inviteLink)).toMatchObject({ name: 'Sub v2', subscription_price: 100 });
 
     const subscriptionEdits = callsOf('editChatSubscriptionInviteLink').length;
-    for (const [field, value] of [['memberLimit', 5], ['expireDate', inDays(1).toISOString()], ['createsJoinRequest', true]] as const) {
+    for (const [field, value] of [
+      ['memberLimit', 5],
+      ['expireDate', inDays(1).toISOString()],
+      ['createsJoinRequest', true],
+    ] as const) {
       const refused = await t.gql(owner.token, UPDATE, { input: { id: link.id, channelId: CHANNEL, [field]: value } });
       expect(firstError(refused).extensions, field).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ path: ['input', field] }] });
     }
@@ -584,9 +611,13 @@ describe('editing an expired link', () => {
     try {
       const { token } = await t.createAccount();
       expect((await t.connectVerifiedChannel(token, CHANNEL)).errors).toBeUndefined();
-      const created = await t.gql(token, 'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "soon over" }) { id } }', {
-        c: CHANNEL,
-      });
+      const created = await t.gql(
+        token,
+        'mutation($c: SafeInt!) { createInviteLink(input: { channelId: $c, name: "soon over" }) { id } }',
+        {
+          c: CHANNEL,
+        },
+      );
       const id = created.data.createInviteLink.id;
       await t.app.db.prisma.inviteLink.update({ where: { id }, data: { expireDate: new Date(Date.now() - 60_000) } });
       const edits = () => t.telegram.calls.filter((call) => call.method === 'editChatInviteLink').length;

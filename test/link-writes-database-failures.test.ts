@@ -8,7 +8,11 @@ import { createTestApp, CHANNEL, type TestApp } from './support/app.ts';
 import { cuttableProxy, type DatabaseProxy } from './support/db-proxy.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
-const skipOffPostgres = skipUnless(onPostgres, 'the database-failure tests of revokes and edits', 'they cut a TCP proxy in front of PostgreSQL mid-call; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)');
+const skipOffPostgres = skipUnless(
+  onPostgres,
+  'the database-failure tests of revokes and edits',
+  'they cut a TCP proxy in front of PostgreSQL mid-call; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)',
+);
 
 const LINK = 'id name inviteLink isRevoked';
 const CREATE = `mutation($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { ${LINK} } }`;
@@ -57,9 +61,15 @@ describe('the pending-revoke reconciler', () => {
 
   it('revokes each pending link once when two processes reconcile at the same time', async () => {
     const links = await Promise.all(['pending a', 'pending b', 'pending c'].map(createLink));
-    await t.app.db.prisma.inviteLink.updateMany({ where: { id: { in: links.map((link) => link.id) } }, data: { revokeRequestedAt: new Date(Date.now() - 3_600_000) } });
+    await t.app.db.prisma.inviteLink.updateMany({
+      where: { id: { in: links.map((link) => link.id) } },
+      data: { revokeRequestedAt: new Date(Date.now() - 3_600_000) },
+    });
     const revokes = callsOf('revokeChatInviteLink');
-    const runs = await Promise.all([completePendingRevokes(deps(), { olderThanMs: 1000 }), completePendingRevokes(deps(), { olderThanMs: 1000 })]);
+    const runs = await Promise.all([
+      completePendingRevokes(deps(), { olderThanMs: 1000 }),
+      completePendingRevokes(deps(), { olderThanMs: 1000 }),
+    ]);
     expect(runs.reduce((sum, run) => sum + run.completed, 0)).toBe(3);
     expect(callsOf('revokeChatInviteLink')).toBe(revokes + 3);
     for (const link of links) expect(await row(link.id)).toMatchObject({ isRevoked: true, revokeRequestedAt: null });
@@ -67,7 +77,8 @@ describe('the pending-revoke reconciler', () => {
 
   it('retries after a 429, and drops the intent when Telegram refuses the revoke (the link stays live, as its row says)', async () => {
     const link = await createLink('refused revoke');
-    const hourAgo = () => t.app.db.prisma.inviteLink.update({ where: { id: link.id }, data: { revokeRequestedAt: new Date(Date.now() - 3_600_000) } });
+    const hourAgo = () =>
+      t.app.db.prisma.inviteLink.update({ where: { id: link.id }, data: { revokeRequestedAt: new Date(Date.now() - 3_600_000) } });
     await hourAgo();
     t.telegram.failNext({ kind: 'rateLimit', retryAfter: 30 }, { method: 'revokeChatInviteLink' });
     expect(await t.pendingRevokes.runOnce()).toEqual({ completed: 0, dropped: 0, retried: 1 });
@@ -83,7 +94,6 @@ describe('the pending-revoke reconciler', () => {
     expect(await row(link.id)).toMatchObject({ isRevoked: false, revokeRequestedAt: null });
     expect(telegramLink(link.inviteLink).is_revoked).toBe(false);
   });
-
 });
 
 describe('revoke and edit when the database fails while Telegram answers', () => {
@@ -129,7 +139,11 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
 
   it.skipIf(skipOffPostgres)('a revoke whose row update meets a database that stays down is completed by the reconciler', async () => {
     const link = await createLink('revoke, database down');
-    const response = await withDatabaseFailingMidCall('revokeChatInviteLink', () => gql(REVOKE, { id: link.id, c: CHANNEL }), () => proxy.cut());
+    const response = await withDatabaseFailingMidCall(
+      'revokeChatInviteLink',
+      () => gql(REVOKE, { id: link.id, c: CHANNEL }),
+      () => proxy.cut(),
+    );
     proxy.restore();
     expect(response.status).toBe(503);
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'REVOKE_PENDING', retryAfter: 5 });
@@ -147,11 +161,15 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
   it.skipIf(skipOffPostgres)('a revoke retries its row update while the database refuses a few connections', async () => {
     const link = await createLink('revoke, database flaps');
     const refusedBefore = proxy.refused;
-    const response = await withDatabaseFailingMidCall('revokeChatInviteLink', () => gql(REVOKE, { id: link.id, c: CHANNEL }), () => {
-      proxy.cut();
-      proxy.restore();
-      proxy.refuseNext(2);
-    });
+    const response = await withDatabaseFailingMidCall(
+      'revokeChatInviteLink',
+      () => gql(REVOKE, { id: link.id, c: CHANNEL }),
+      () => {
+        proxy.cut();
+        proxy.restore();
+        proxy.refuseNext(2);
+      },
+    );
     expect(response.errors).toBeUndefined();
     expect(response.data.revokeInviteLink.isRevoked).toBe(true);
     expect(proxy.refused - refusedBefore).toBe(2);
@@ -173,5 +191,4 @@ describe('revoke and edit when the database fails while Telegram answers', () =>
     expect(telegramLink(link.inviteLink)).toMatchObject({ name: 'edit, database down', is_revoked: false });
     expect(await row(link.id)).toMatchObject({ name: 'edit, database down', budget: 0, isRevoked: false });
   });
-
 });

@@ -39,8 +39,14 @@ beforeAll(async () => {
   t = await createTestApp();
   owner = (await t.createAccount()).token;
   expect((await t.connectVerifiedChannel(owner, CHANNEL)).errors).toBeUndefined();
-  await t.gql(owner, 'mutation { a: createPartner(externalId: 7, title: "Agency Seven") { id } b: createPartner(externalId: 8, title: "Agency Eight") { id } }');
-  const created = await t.gql(owner, 'mutation { createApiToken(name: "agency 7", partnerExternalId: 7) { token apiToken { partner { externalId } } } }');
+  await t.gql(
+    owner,
+    'mutation { a: createPartner(externalId: 7, title: "Agency Seven") { id } b: createPartner(externalId: 8, title: "Agency Eight") { id } }',
+  );
+  const created = await t.gql(
+    owner,
+    'mutation { createApiToken(name: "agency 7", partnerExternalId: 7) { token apiToken { partner { externalId } } } }',
+  );
   expect(created.data.createApiToken.apiToken.partner.externalId).toBe(7);
   partnerToken = created.data.createApiToken.token;
   const other = await t.gql(
@@ -105,7 +111,10 @@ describe('partner persisted operations', () => {
   });
 
   it("answers NOT_FOUND for another partner's link and externalId", async () => {
-    const link = await post(partnerToken, { documentId: idOf('PartnerInviteLink'), variables: { id: otherPartnerLinkId, channelId: CHANNEL } });
+    const link = await post(partnerToken, {
+      documentId: idOf('PartnerInviteLink'),
+      variables: { id: otherPartnerLinkId, channelId: CHANNEL },
+    });
     expect(link.body.errors[0].extensions.code).toBe('NOT_FOUND');
     const list = await post(partnerToken, { documentId: idOf('PartnerInviteLinks'), variables: { externalId: 8, channelId: CHANNEL } });
     expect(list.body.errors[0]).toMatchObject({ message: 'Partner with external id 8 not found', extensions: { code: 'NOT_FOUND' } });
@@ -122,13 +131,22 @@ describe('partner persisted operations', () => {
 describe('limits', () => {
   const nested = (depth: number) => `{ tagTypes { ${'tags { type { '.repeat(depth)}id${' } }'.repeat(depth)} } }`;
 
-  const limitedTo = (limits: Partial<TestApp['app']['config']>) =>
-    createServer({ ...t.app, config: { ...t.app.config, ...limits } });
+  const limitedTo = (limits: Partial<TestApp['app']['config']>) => createServer({ ...t.app, config: { ...t.app.config, ...limits } });
   const cases: [string, Partial<TestApp['app']['config']>, string, string][] = [
     ['depth', { GRAPHQL_MAX_DEPTH: 4 }, nested(1), nested(2)],
-    ['aliases', { GRAPHQL_MAX_ALIASES: 2 }, '{ a: channels { id } b: channels { id } }', '{ a: channels { id } b: channels { id } c: channels { id } }'],
+    [
+      'aliases',
+      { GRAPHQL_MAX_ALIASES: 2 },
+      '{ a: channels { id } b: channels { id } }',
+      '{ a: channels { id } b: channels { id } c: channels { id } }',
+    ],
     ['tokens', { GRAPHQL_MAX_TOKENS: 100 }, `{ channels { ${'id '.repeat(20)} } }`, `{ channels { ${'id '.repeat(120)} } }`],
-    ['cost', { GRAPHQL_MAX_COST: 120 }, nested(1), `{ ${Array.from({ length: 5 }, (_, i) => `a${i}: ${nested(2).slice(2, -2)}`).join(' ')} }`],
+    [
+      'cost',
+      { GRAPHQL_MAX_COST: 120 },
+      nested(1),
+      `{ ${Array.from({ length: 5 }, (_, i) => `a${i}: ${nested(2).slice(2, -2)}`).join(' ')} }`,
+    ],
   ];
 
   it.each(cases)('refuses a query over the %s limit with QUERY_LIMIT_EXCEEDED', async (limit, config, within, over) => {
@@ -170,7 +188,10 @@ describe('limits', () => {
         if (contentLength !== undefined) headers['content-length'] = String(contentLength);
         const req = httpRequest(url, { method: 'POST', headers }, (res) => {
           let body = '';
-          res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve({ status: res.statusCode!, body }));
+          res
+            .setEncoding('utf8')
+            .on('data', (chunk) => (body += chunk))
+            .on('end', () => resolve({ status: res.statusCode!, body }));
         });
         req.on('error', reject);
         for (const chunk of chunks) req.write(chunk);
@@ -202,7 +223,9 @@ describe('limits', () => {
   });
 
   it('blocks a simple cross-site request that carries no Authorization header', async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', { headers: { accept: 'application/json' } });
+    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', {
+      headers: { accept: 'application/json' },
+    });
     expect(response.status).toBe(403);
   });
 });
@@ -228,24 +251,21 @@ describe('per-token rate limit', () => {
       'the rate limit shared by two server processes',
       'the embedded database serves one process; set TEST_DATABASE_URL',
     ),
-  )(
-    'is shared by two server processes on one PostgreSQL database',
-    async () => {
-      const secondDb = await Database.open({ url: t.database.url!, poolSize: 2 });
-      try {
-        const first = createServer({ ...t.app, rateLimiter: createRequestRateLimiter(t.app.db, 4) });
-        const second = createServer({ ...t.app, db: secondDb, rateLimiter: createRequestRateLimiter(secondDb, 4) });
-        const token = (await t.createAccount('Shared')).token;
-        const query = { query: '{ channels { id } }' };
-        for (const server of [first, second, first, second]) expect((await post(token, query, server)).body.errors).toBeUndefined();
-        const over = await post(token, query, second);
-        expect(over.body.errors[0].extensions.code).toBe('RATE_LIMITED');
-        expect((await post(token, query, first)).body.errors[0].extensions.code).toBe('RATE_LIMITED');
-      } finally {
-        await secondDb.close();
-      }
-    },
-  );
+  )('is shared by two server processes on one PostgreSQL database', async () => {
+    const secondDb = await Database.open({ url: t.database.url!, poolSize: 2 });
+    try {
+      const first = createServer({ ...t.app, rateLimiter: createRequestRateLimiter(t.app.db, 4) });
+      const second = createServer({ ...t.app, db: secondDb, rateLimiter: createRequestRateLimiter(secondDb, 4) });
+      const token = (await t.createAccount('Shared')).token;
+      const query = { query: '{ channels { id } }' };
+      for (const server of [first, second, first, second]) expect((await post(token, query, server)).body.errors).toBeUndefined();
+      const over = await post(token, query, second);
+      expect(over.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+      expect((await post(token, query, first)).body.errors[0].extensions.code).toBe('RATE_LIMITED');
+    } finally {
+      await secondDb.close();
+    }
+  });
 });
 
 describe('README', () => {

@@ -12,7 +12,8 @@ let owner: { accountId: string; token: string };
 /** A partner token of partner 1 ("Alpha"). */
 let alphaToken: string;
 
-const LINK = 'id name channelId inviteLink isBotCreated createsJoinRequest memberLimit expireDate budget tags { id } partner { externalId title }';
+const LINK =
+  'id name channelId inviteLink isBotCreated createsJoinRequest memberLimit expireDate budget tags { id } partner { externalId title }';
 const PARTNER_CREATE = `mutation($externalId: Int!, $input: PartnerCreateInviteLinkInput!) {
   partnerCreateInviteLink(externalId: $externalId, input: $input) { ${LINK} }
 }`;
@@ -74,7 +75,10 @@ beforeAll(async () => {
   expect((await t.connectVerifiedChannel(owner.token, CHANNEL)).errors).toBeUndefined();
   await connectWhileAllowed(NO_RIGHTS);
   await connectWhileAllowed(NOT_MEMBER);
-  for (const [externalId, title] of [[1, 'Alpha'], [2, 'Beta']] as const) {
+  for (const [externalId, title] of [
+    [1, 'Alpha'],
+    [2, 'Beta'],
+  ] as const) {
     const created = await t.gql(owner.token, CREATE_PARTNER, { e: externalId, title });
     expect(created.errors).toBeUndefined();
   }
@@ -182,7 +186,10 @@ describe('partnerCreateInviteLink (seed 000 POST /links)', () => {
     const response = await t.gql(owner.token, CREATE_PARTNER, { e: 1, title: 'Alpha again' });
     expect(firstError(response).extensions?.code).toBe('CONFLICT');
     const partners = await t.gql(owner.token, '{ partners { externalId title } }');
-    expect(partners.data.partners).toEqual([{ externalId: 1, title: 'Alpha' }, { externalId: 2, title: 'Beta' }]);
+    expect(partners.data.partners).toEqual([
+      { externalId: 1, title: 'Alpha' },
+      { externalId: 2, title: 'Beta' },
+    ]);
   });
 });
 
@@ -192,7 +199,10 @@ describe('partnerInviteLinks (seed 000 POST /links/all)', () => {
     // A chat belongs to one account: this one gets its own.
     const chat = t.addChannel();
     expect((await t.connectVerifiedChannel(account.token, chat)).errors).toBeUndefined();
-    for (const [e, title] of [[10, 'Ten'], [20, 'Twenty']] as const) {
+    for (const [e, title] of [
+      [10, 'Ten'],
+      [20, 'Twenty'],
+    ] as const) {
       expect((await t.gql(account.token, CREATE_PARTNER, { e, title })).errors).toBeUndefined();
     }
     const ten: string[] = [];
@@ -225,18 +235,28 @@ describe('partnerInviteLinks (seed 000 POST /links/all)', () => {
 
 describe('partner tokens (persisted operations only)', () => {
   it('create links for their own partner only', async () => {
-    const own = await persisted(alphaToken, 'PartnerCreateInviteLink', { externalId: 1, input: { channelId: CHANNEL, name: 'by alpha token' } });
+    const own = await persisted(alphaToken, 'PartnerCreateInviteLink', {
+      externalId: 1,
+      input: { channelId: CHANNEL, name: 'by alpha token' },
+    });
     expect(own.errors).toBeUndefined();
     const link = own.data.partnerCreateInviteLink;
     expect(t.telegram.links(CHANNEL).find((l) => l.invite_link === link.inviteLink)?.name).toBe('by alpha token');
-    const read = await t.gql(owner.token, 'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { partner { externalId title } } }', {
-      id: link.id,
-      c: CHANNEL,
-    });
+    const read = await t.gql(
+      owner.token,
+      'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { partner { externalId title } } }',
+      {
+        id: link.id,
+        c: CHANNEL,
+      },
+    );
     expect(read.data.inviteLink.partner).toEqual({ externalId: 1, title: 'Alpha' });
 
     const before = creates();
-    const foreign = await persisted(alphaToken, 'PartnerCreateInviteLink', { externalId: 2, input: { channelId: CHANNEL, name: 'as beta' } });
+    const foreign = await persisted(alphaToken, 'PartnerCreateInviteLink', {
+      externalId: 2,
+      input: { channelId: CHANNEL, name: 'as beta' },
+    });
     expect(firstError(foreign)).toMatchObject({ message: 'Partner with external id 2 not found', extensions: { code: 'NOT_FOUND' } });
     const foreignList = await persisted(alphaToken, 'PartnerInviteLinks', { externalId: 2, channelId: CHANNEL });
     expect(firstError(foreignList)).toMatchObject({ message: 'Partner with external id 2 not found', extensions: { code: 'NOT_FOUND' } });
@@ -265,7 +285,9 @@ describe('partner tokens (persisted operations only)', () => {
     expect(names).toContain('by alpha token');
     expect(names).not.toContain('beta only');
     expect(list.data.partnerInviteLinks.total).toBe(
-      await t.app.db.prisma.inviteLink.count({ where: { accountId: owner.accountId, chatId: BigInt(CHANNEL), partner: { externalId: 1 } } }),
+      await t.app.db.prisma.inviteLink.count({
+        where: { accountId: owner.accountId, chatId: BigInt(CHANNEL), partner: { externalId: 1 } },
+      }),
     );
 
     const readBeta = await persisted(alphaToken, 'PartnerInviteLink', { id: betaId, channelId: CHANNEL });
@@ -284,8 +306,16 @@ describe('partner tokens (persisted operations only)', () => {
       ['createPartner', CREATE_PARTNER, { e: 99, title: 'Mine now' }],
       ['createApiToken', CREATE_TOKEN, { name: 'escalate', p: null }],
       ['createInviteLink', CREATE, { input: { channelId: CHANNEL, name: 'not partner' } }],
-      ['updateInviteLink', 'mutation($input: UpdateInviteLinkInput!) { updateInviteLink(input: $input) { id } }', { input: { id: link.id, channelId: CHANNEL, budget: 5 } }],
-      ['revokeInviteLink', 'mutation($id: ID!, $c: SafeInt!) { revokeInviteLink(id: $id, channelId: $c) { id } }', { id: link.id, c: CHANNEL }],
+      [
+        'updateInviteLink',
+        'mutation($input: UpdateInviteLinkInput!) { updateInviteLink(input: $input) { id } }',
+        { input: { id: link.id, channelId: CHANNEL, budget: 5 } },
+      ],
+      [
+        'revokeInviteLink',
+        'mutation($id: ID!, $c: SafeInt!) { revokeInviteLink(id: $id, channelId: $c) { id } }',
+        { id: link.id, c: CHANNEL },
+      ],
       // Even the text of a published operation must come as its documentId.
       ['published text', manifestEntry('PartnerInviteLinks')[1], { externalId: 1, channelId: CHANNEL }],
     ];
@@ -307,7 +337,7 @@ describe('partner tokens (persisted operations only)', () => {
     expect(await t.app.db.prisma.inviteLink.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ budget: 0, isRevoked: false });
   });
 
-  it("cannot obtain another link through its idempotencyKey", async () => {
+  it('cannot obtain another link through its idempotencyKey', async () => {
     const idempotencyKey = 'campaign-2025';
     const ownerLink = await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'owner keyed', idempotencyKey } });
     expect(ownerLink.errors).toBeUndefined();
@@ -326,22 +356,35 @@ describe('partner tokens (persisted operations only)', () => {
     expect(creates()).toBe(before);
 
     // A retry in the same scope still returns the same link.
-    const first = await persisted(alphaToken, 'PartnerCreateInviteLink', { externalId: 1, input: { channelId: CHANNEL, name: 'alpha keyed', idempotencyKey: 'alpha-key' } });
-    const again = await persisted(alphaToken, 'PartnerCreateInviteLink', { externalId: 1, input: { channelId: CHANNEL, name: 'alpha keyed', idempotencyKey: 'alpha-key' } });
+    const first = await persisted(alphaToken, 'PartnerCreateInviteLink', {
+      externalId: 1,
+      input: { channelId: CHANNEL, name: 'alpha keyed', idempotencyKey: 'alpha-key' },
+    });
+    const again = await persisted(alphaToken, 'PartnerCreateInviteLink', {
+      externalId: 1,
+      input: { channelId: CHANNEL, name: 'alpha keyed', idempotencyKey: 'alpha-key' },
+    });
     expect(again.data.partnerCreateInviteLink.id).toBe(first.data.partnerCreateInviteLink.id);
     expect(creates()).toBe(before + 1);
     // And the owner cannot pass a partner's link off as its own either.
-    const ownerReuse = await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'owner keyed', idempotencyKey: 'alpha-key' } });
+    const ownerReuse = await t.gql(owner.token, CREATE, {
+      input: { channelId: CHANNEL, name: 'owner keyed', idempotencyKey: 'alpha-key' },
+    });
     expect(firstError(ownerReuse).extensions).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_KEY_IN_USE' });
   });
 
   it('stop working when revoked', async () => {
     const created = await t.gql(owner.token, CREATE_TOKEN, { name: 'beta', p: 2 });
     const { token, apiToken } = created.data.createApiToken;
-    expect((await persisted(token, 'PartnerCreateInviteLink', { externalId: 2, input: { channelId: CHANNEL, name: 'beta token' } })).errors).toBeUndefined();
+    expect(
+      (await persisted(token, 'PartnerCreateInviteLink', { externalId: 2, input: { channelId: CHANNEL, name: 'beta token' } })).errors,
+    ).toBeUndefined();
     const revoked = await t.gql(owner.token, 'mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }', { id: apiToken.id });
     expect(revoked.errors).toBeUndefined();
-    const after = await persisted(token, 'PartnerCreateInviteLink', { externalId: 2, input: { channelId: CHANNEL, name: 'beta token again' } });
+    const after = await persisted(token, 'PartnerCreateInviteLink', {
+      externalId: 2,
+      input: { channelId: CHANNEL, name: 'beta token again' },
+    });
     expect(firstError(after).extensions?.code).toBe('UNAUTHENTICATED');
     expect(await t.app.db.prisma.inviteLink.count({ where: { name: 'beta token again' } })).toBe(0);
   });

@@ -16,7 +16,8 @@ const section = (title: string) => {
 };
 
 /** Fenced blocks of a language, in README order. */
-const blocks = (language: string) => [...readme.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((match) => match[1]!);
+const blocks = (language: string) =>
+  [...readme.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((match) => match[1]!);
 
 let t: TestApp;
 let devToken: string;
@@ -42,7 +43,9 @@ describe('README examples', () => {
     const documents = blocks('graphql');
     expect(documents.length).toBeGreaterThanOrEqual(3);
     for (const document of documents) {
-      const operations = parse(document).definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
+      const operations = parse(document).definitions.filter(
+        (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+      );
       expect(operations, document).toHaveLength(1);
       expect(operations[0]!.name?.value, document).toMatch(/^[A-Z]\w+$/);
     }
@@ -89,9 +92,14 @@ describe('README sandbox chats', () => {
     const connect = await post(devToken, { query: `mutation C { connectChannel(telegramId: ${chat}) { id } }` });
     expect(connect.body.errors?.[0]?.extensions).toMatchObject({ code, reason });
 
-    const row = section('A first query').split('\n').find((line) => line.startsWith(`| \`${chat}\``));
+    const row = section('A first query')
+      .split('\n')
+      .find((line) => line.startsWith(`| \`${chat}\``));
     expect(row).toBeDefined();
-    const [, , connectCell, linkCell] = row!.split('|').slice(1).map((cell) => cell.trim());
+    const [, , connectCell, linkCell] = row!
+      .split('|')
+      .slice(1)
+      .map((cell) => cell.trim());
     expect(connectCell).toBe(`\`${code}\` / \`${reason}\``);
     expect(linkCell).toBe('`NOT_FOUND`');
   });
@@ -113,7 +121,9 @@ describe('README HTTP endpoints', () => {
 describe('README errors', () => {
   it('lists every code the server answers with, graphql-yoga and its plugins included', async () => {
     const partnerToken = (
-      await post(devToken, { query: 'mutation P { createPartner(externalId: 91, title: "P") { id } createApiToken(name: "p", partnerExternalId: 91) { token } }' })
+      await post(devToken, {
+        query: 'mutation P { createPartner(externalId: 91, title: "P") { id } createApiToken(name: "p", partnerExternalId: 91) { token } }',
+      })
     ).body.data.createApiToken.token as string;
     const provoked = [
       await post(devToken, { query: '{ channels {' }),
@@ -141,9 +151,13 @@ describe('README errors', () => {
     // The contract's codes (src/errors.ts) and every code our HTTP layer writes.
     const errorCodes = [...readFileSync('src/errors.ts', 'utf8').matchAll(/^ {2}([A-Z_]+): \d{3},$/gm)].map((match) => match[1]!);
     expect(errorCodes).toContain('UPSTREAM_ERROR');
-    const httpCodes = readdirSync('src/http').map((file) => `src/http/${file}`).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/code: '([A-Z_]+)'|badRequestError\([^)]*'([A-Z_]+)'\)/g)].map((match) => (match[1] ?? match[2])!),
-    );
+    const httpCodes = readdirSync('src/http')
+      .map((file) => `src/http/${file}`)
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/code: '([A-Z_]+)'|badRequestError\([^)]*'([A-Z_]+)'\)/g)].map(
+          (match) => (match[1] ?? match[2])!,
+        ),
+      );
     expect(httpCodes).toContain('INTERNAL_SERVER_ERROR');
 
     const listed = new Set([...section('Errors').matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]!));

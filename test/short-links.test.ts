@@ -27,7 +27,11 @@ interface Item {
 function items(count: number, extra: Partial<Item> = {}): Item[] {
   const first = nextEntityId;
   nextEntityId += count;
-  return Array.from({ length: count }, (_, i) => ({ url: `https://example.com/contact/${first + i}?src=tg`, entityId: first + i, ...extra }));
+  return Array.from({ length: count }, (_, i) => ({
+    url: `https://example.com/contact/${first + i}?src=tg`,
+    entityId: first + i,
+    ...extra,
+  }));
 }
 
 const PAYLOAD = /* GraphQL */ `
@@ -84,7 +88,10 @@ beforeAll(async () => {
   other = await t.createAccount('Other');
   // A chat belongs to one account: the other account manages a chat of its own.
   const otherChannel = t.addChannel();
-  for (const [account, chat] of [[owner, CHANNEL], [other, otherChannel]] as const) {
+  for (const [account, chat] of [
+    [owner, CHANNEL],
+    [other, otherChannel],
+  ] as const) {
     const connected = await t.connectVerifiedChannel(account.token, chat);
     expect(connected.errors).toBeUndefined();
   }
@@ -132,11 +139,33 @@ describe('batching', () => {
     const [a, b, c] = [items(100), items(100), items(100)];
     const query = /* GraphQL */ `
       mutation Frag($a: [ShortLinkInput!]!, $b: [ShortLinkInput!]!, $c: [ShortLinkInput!]!, $skip: Boolean!) {
-        a: createShortLinks(input: $a) { failures { index } shortLinks { entityId } }
+        a: createShortLinks(input: $a) {
+          failures {
+            index
+          }
+          shortLinks {
+            entityId
+          }
+        }
         ...More
-        c: createShortLinks(input: $c) @skip(if: $skip) { failures { index } }
+        c: createShortLinks(input: $c) @skip(if: $skip) {
+          failures {
+            index
+          }
+        }
       }
-      fragment More on Mutation { ... on Mutation { b: createShortLinks(input: $b) { failures { index } shortLinks { entityId } } } }
+      fragment More on Mutation {
+        ... on Mutation {
+          b: createShortLinks(input: $b) {
+            failures {
+              index
+            }
+            shortLinks {
+              entityId
+            }
+          }
+        }
+      }
     `;
     const { result, calls, itemCounts } = await upstream(t, () => t.gql(owner.token, query, { a, b, c, skip: true }));
     expect(result.errors).toBeUndefined();
@@ -220,8 +249,16 @@ describe('validation', () => {
     bad[4]!.entityId = -1;
     const query = /* GraphQL */ `
       mutation Mixed($a: [ShortLinkInput!]!, $b: [ShortLinkInput!]!) {
-        good: createShortLinks(input: $a) { failures { index } }
-        bad: createShortLinks(input: $b) { failures { index } }
+        good: createShortLinks(input: $a) {
+          failures {
+            index
+          }
+        }
+        bad: createShortLinks(input: $b) {
+          failures {
+            index
+          }
+        }
       }
     `;
     const storedBefore = await storedCount(owner.accountId);
@@ -323,7 +360,10 @@ describe('partial failures and timeouts', () => {
     expect(payload.shortLinks.slice(250)).toEqual(Array(50).fill(null));
     expect(payload.failures.map((failure) => failure.index)).toEqual(Array.from({ length: 50 }, (_, i) => 250 + i));
     expect(new Set(payload.failures.map((failure) => failure.code))).toEqual(new Set(['UPSTREAM_ERROR']));
-    const stored = await slow.app.db.prisma.shortLink.findMany({ where: { accountId: account.accountId }, select: { id: true, entityId: true } });
+    const stored = await slow.app.db.prisma.shortLink.findMany({
+      where: { accountId: account.accountId },
+      select: { id: true, entityId: true },
+    });
     expect(stored.map((row) => row.entityId).sort((a, b) => a - b)).toEqual(input.slice(0, 250).map((item) => item.entityId));
     expect(new Set(stored.map((row) => row.id))).toEqual(new Set(payload.shortLinks.slice(0, 250).map((link) => link!.id)));
   });
@@ -373,10 +413,14 @@ describe('storage and InviteLink.shortLinks', () => {
     expect(followed.headers.get('location')).toBe(input[0]!.url);
     expect(t.amocrm.notes(input[0]!.entityId)).toEqual([{ entity_id: input[0]!.entityId, url: input[0]!.url }]);
 
-    const listed = await t.gql(owner.token, 'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { shortLinks { id url entityId } } }', {
-      id: ownLinkId,
-      c: CHANNEL,
-    });
+    const listed = await t.gql(
+      owner.token,
+      'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { shortLinks { id url entityId } } }',
+      {
+        id: ownLinkId,
+        c: CHANNEL,
+      },
+    );
     expect(listed.errors).toBeUndefined();
     expect(listed.data.inviteLink.shortLinks.map((link: { id: string }) => link.id)).toEqual(links.map((link) => link!.id));
   });
@@ -406,8 +450,22 @@ describe('storage and InviteLink.shortLinks', () => {
     const createWithLinks = async (count: number) => {
       const input = items(count).map((item, i) => ({ ...item, inviteLinkId: linkIds[i]! }));
       const query = /* GraphQL */ `
-        mutation($input: [ShortLinkInput!]!) {
-          createShortLinks(input: $input) { shortLinks { id inviteLink { id name channel { title } } } failures { index } }
+        mutation ($input: [ShortLinkInput!]!) {
+          createShortLinks(input: $input) {
+            shortLinks {
+              id
+              inviteLink {
+                id
+                name
+                channel {
+                  title
+                }
+              }
+            }
+            failures {
+              index
+            }
+          }
         }
       `;
       const before = t.app.db.statementCount;
@@ -425,8 +483,20 @@ describe('storage and InviteLink.shortLinks', () => {
 
     const list = async (ids: string[]) => {
       const query = /* GraphQL */ `
-        query($c: SafeInt!, $ids: [ID!]) {
-          inviteLinks(channelId: $c, limit: 100, filter: { linkIds: $ids }) { items { id shortLinks { id url entityId inviteLink { id } } } }
+        query ($c: SafeInt!, $ids: [ID!]) {
+          inviteLinks(channelId: $c, limit: 100, filter: { linkIds: $ids }) {
+            items {
+              id
+              shortLinks {
+                id
+                url
+                entityId
+                inviteLink {
+                  id
+                }
+              }
+            }
+          }
         }
       `;
       const before = t.app.db.statementCount;

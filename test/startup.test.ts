@@ -47,7 +47,9 @@ describe('npm start', () => {
     const server = start({ DATA_DIR: dataDir, PORT: '0', HOST: '0.0.0.0' });
     try {
       const banner = await waitFor(() => (/Dev token:/.test(server.output().stdout) ? server.output().stdout : undefined), 'the banner');
-      expect(banner).toMatch(/WARNING: +HOST=0\.0\.0\.0 is not loopback: anyone who reaches this port on the network can read the dev token/);
+      expect(banner).toMatch(
+        /WARNING: +HOST=0\.0\.0\.0 is not loopback: anyone who reaches this port on the network can read the dev token/,
+      );
     } finally {
       server.child.kill('SIGTERM');
     }
@@ -57,15 +59,19 @@ describe('npm start', () => {
   it.each([
     ['PORT', 'eighty', /^Invalid configuration: PORT="eighty"/],
     ['SANDBOX_TOKEN', 'iql_wrongwrongwrong', /^Invalid configuration: SANDBOX_TOKEN=\[redacted\]: must be iql_/],
-  ])('exits non-zero with a one-line message naming a bad %s', async (variable, value, message) => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'inviteql-start-'));
-    dataDirs.push(dataDir);
-    const server = start({ [variable]: value, DATA_DIR: dataDir });
-    onTestFinished(() => void server.child.kill('SIGKILL'));
-    expect(await server.exited).toBe(1);
-    const { stdout, stderr } = server.output();
-    expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(message);
-    if (variable === 'SANDBOX_TOKEN') expect(stdout + stderr).not.toContain(value);
-  }, 30_000);
+  ])(
+    'exits non-zero with a one-line message naming a bad %s',
+    async (variable, value, message) => {
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'inviteql-start-'));
+      dataDirs.push(dataDir);
+      const server = start({ [variable]: value, DATA_DIR: dataDir });
+      onTestFinished(() => void server.child.kill('SIGKILL'));
+      expect(await server.exited).toBe(1);
+      const { stdout, stderr } = server.output();
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(message);
+      if (variable === 'SANDBOX_TOKEN') expect(stdout + stderr).not.toContain(value);
+    },
+    30_000,
+  );
 });

@@ -43,13 +43,17 @@ async function createLink(app: TestApp, token: string, name: string) {
 
 /** Log lines at `level` (pino: 40 warn, 50 error) whose message is `msg`. */
 const loggedAt = (app: TestApp, level: number, msg: string) =>
-  app.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === level && line.msg === msg).length;
+  app.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === level && line.msg === msg)
+    .length;
 
 const storedNamed = (app: TestApp, name: string) => app.app.db.prisma.inviteLink.count({ where: { name } });
 const telegramNamed = (app: TestApp, name: string) => app.telegram.links(CHANNEL).filter((link) => link.name === name);
 
 beforeAll(async () => {
-  [t, slow] = await Promise.all([createTestApp({ telegramTimeoutMs: 5000 }), createTestApp({ telegramTimeoutMs: 300, telegramCreateAnswerWaitMs: 1500, telegramMaxRetryAfterS: 1 })]);
+  [t, slow] = await Promise.all([
+    createTestApp({ telegramTimeoutMs: 5000 }),
+    createTestApp({ telegramTimeoutMs: 300, telegramCreateAnswerWaitMs: 1500, telegramMaxRetryAfterS: 1 }),
+  ]);
   owner = await t.createAccount('Owner');
   slowOwner = await slow.createAccount('Owner');
   expect((await t.connectVerifiedChannel(owner.token, CHANNEL)).errors).toBeUndefined();
@@ -108,7 +112,7 @@ describe('Telegram rate limits', () => {
   });
 });
 
-describe('Telegram rate limits and the client\'s patience (TELEGRAM_MAX_RETRY_AFTER_S)', () => {
+describe("Telegram rate limits and the client's patience (TELEGRAM_MAX_RETRY_AFTER_S)", () => {
   const methodsSince = (app: TestApp, from: number) => app.telegram.calls.slice(from).map((call) => call.method);
 
   it('waits out a retry_after that fits, outside the per-attempt timeout: a 1 s wait with a 300 ms timeout still creates', async () => {
@@ -117,7 +121,9 @@ describe('Telegram rate limits and the client\'s patience (TELEGRAM_MAX_RETRY_AF
     const response = await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'waited out' } });
     expect(response.errors).toBeUndefined();
     expect(methodsSince(slow, from)).toEqual(['createChatInviteLink', 'createChatInviteLink']);
-    expect(telegramNamed(slow, 'waited out').map((link) => [link.invite_link, link.is_revoked])).toEqual([[response.data.createInviteLink.inviteLink, false]]);
+    expect(telegramNamed(slow, 'waited out').map((link) => [link.invite_link, link.is_revoked])).toEqual([
+      [response.data.createInviteLink.inviteLink, false],
+    ]);
     expect(await storedNamed(slow, 'waited out')).toBe(1);
   });
 
@@ -199,7 +205,11 @@ describe('Telegram timeouts', () => {
     // The server is not wedged: the next create goes through.
     await createLink(slow, slowOwner.token, 'after hang');
     // No answer at all, even after the extra wait: logged, since a link may exist.
-    await expect.poll(() => loggedAt(slow, 50, 'a create got no answer from Telegram: a link may exist that this service does not know'), { timeout: 4000 }).toBe(1);
+    await expect
+      .poll(() => loggedAt(slow, 50, 'a create got no answer from Telegram: a link may exist that this service does not know'), {
+        timeout: 4000,
+      })
+      .toBe(1);
   });
 
   it.each([
@@ -215,9 +225,18 @@ describe('Telegram timeouts', () => {
     expect(creates).toBe(1);
     expect(await storedNamed(slow, fields.name)).toBe(0);
     // Telegram made the link; its late answer is awaited and the link revoked.
-    await expect.poll(() => slow.telegram.links(CHANNEL).filter((link) => link.name === fields.name).map((link) => link.is_revoked), {
-      timeout: 4000,
-    }).toEqual([true]);
+    await expect
+      .poll(
+        () =>
+          slow.telegram
+            .links(CHANNEL)
+            .filter((link) => link.name === fields.name)
+            .map((link) => link.is_revoked),
+        {
+          timeout: 4000,
+        },
+      )
+      .toEqual([true]);
     // Logged once the adapter has Telegram's answer to the revoke, a moment after the emulator applied it.
     await expect.poll(() => loggedAt(slow, 40, 'revoked a link Telegram made after its create had timed out')).toBe(revokedBefore + 1);
   });
@@ -227,17 +246,17 @@ describe('Telegram timeouts', () => {
     const shutdownLine = 'shutting down before a timed-out create was answered: a link may exist that this service does not know';
 
     slow.telegram.failNext({ kind: 'slowAnswer', delayMs: 700 }, { method: 'createChatInviteLink' });
-    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'late at close' } })).extensions?.code).toBe(
-      'UPSTREAM_ERROR',
-    );
+    expect(
+      firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'late at close' } })).extensions?.code,
+    ).toBe('UPSTREAM_ERROR');
     await adapter.close(3000);
     expect(telegramNamed(slow, 'late at close').map((link) => link.is_revoked)).toEqual([true]);
     expect(loggedAt(slow, 50, shutdownLine)).toBe(0);
 
     slow.telegram.failNext({ kind: 'hang' }, { method: 'createChatInviteLink' });
-    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'hung at close' } })).extensions?.code).toBe(
-      'UPSTREAM_ERROR',
-    );
+    expect(
+      firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'hung at close' } })).extensions?.code,
+    ).toBe('UPSTREAM_ERROR');
     await adapter.close(100);
     expect(loggedAt(slow, 50, shutdownLine)).toBe(1);
   });
@@ -298,9 +317,13 @@ describe('logs', () => {
   it('never contain the bot token, including on every failure above', async () => {
     // Failures of its own, so this holds when run alone too.
     t.telegram.failNext({ kind: 'serverError' }, { method: 'createChatInviteLink' });
-    expect(firstError(await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'log check' } })).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(firstError(await t.gql(owner.token, CREATE, { input: { channelId: CHANNEL, name: 'log check' } })).extensions?.code).toBe(
+      'UPSTREAM_ERROR',
+    );
     slow.telegram.failNext({ kind: 'hang' }, { method: 'createChatInviteLink' });
-    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'log check' } })).extensions?.code).toBe('UPSTREAM_ERROR');
+    expect(firstError(await slow.gql(slowOwner.token, CREATE, { input: { channelId: CHANNEL, name: 'log check' } })).extensions?.code).toBe(
+      'UPSTREAM_ERROR',
+    );
     const secret = BOT_TOKEN.split(':')[1]!;
     for (const app of [t, slow]) {
       const logs = app.logs.join('\n');

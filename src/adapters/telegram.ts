@@ -204,7 +204,10 @@ export class TelegramBotApiAdapter implements TelegramGateway {
         (link) => this.revokeLateLink(method, chatId, link),
         (error: unknown) => {
           if (error instanceof TimeoutError) {
-            this.options.log.error({ method, chatId }, 'a create got no answer from Telegram: a link may exist that this service does not know');
+            this.options.log.error(
+              { method, chatId },
+              'a create got no answer from Telegram: a link may exist that this service does not know',
+            );
           }
         },
       )
@@ -219,7 +222,10 @@ export class TelegramBotApiAdapter implements TelegramGateway {
     await Promise.race([Promise.allSettled(this.lateCreates.keys()), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     for (const { method, chatId } of this.lateCreates.values()) {
-      this.options.log.error({ method, chatId }, 'shutting down before a timed-out create was answered: a link may exist that this service does not know');
+      this.options.log.error(
+        { method, chatId },
+        'shutting down before a timed-out create was answered: a link may exist that this service does not know',
+      );
     }
   }
 
@@ -248,8 +254,7 @@ export class TelegramBotApiAdapter implements TelegramGateway {
         username: chat.username ?? null,
         botIsMember: !['left', 'kicked'].includes(member.status),
         botIsAdmin: isAdmin,
-        botCanInviteUsers:
-          member.status === 'creator' || (isAdmin && 'can_invite_users' in member && member.can_invite_users === true),
+        botCanInviteUsers: member.status === 'creator' || (isAdmin && 'can_invite_users' in member && member.can_invite_users === true),
       };
     });
   }

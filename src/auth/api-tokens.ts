@@ -8,10 +8,7 @@ export const hashToken = (secret: string) => createHash('sha256').update(secret)
 
 export const generateTokenSecret = () => TOKEN_PREFIX + randomBytes(32).toString('base64url');
 
-export async function issueApiToken(
-  db: Database,
-  input: { accountId: string; name: string; partnerId?: string | null; secret?: string },
-) {
+export async function issueApiToken(db: Database, input: { accountId: string; name: string; partnerId?: string | null; secret?: string }) {
   const secret = input.secret ?? generateTokenSecret();
   const apiToken = await db.prisma.apiToken.create({
     data: { accountId: input.accountId, name: input.name, partnerId: input.partnerId ?? null, tokenHash: hashToken(secret) },

@@ -44,7 +44,9 @@ export class DataDirInUseError extends ConfigError {
     readonly holder: LockHolder | null,
     reason: string,
   ) {
-    super(`DATA_DIR ${dataDir} is in use ${reason}. Stop that process, or set DATABASE_URL to use PostgreSQL, which several processes can share.`);
+    super(
+      `DATA_DIR ${dataDir} is in use ${reason}. Stop that process, or set DATABASE_URL to use PostgreSQL, which several processes can share.`,
+    );
     this.name = 'DataDirInUseError';
   }
 }
@@ -57,8 +59,14 @@ const UNREADABLE_STALE_AFTER_MS = 10_000;
 export function lockDataDir(dataDir: string): DataDirLock {
   mkdirSync(dataDir, { recursive: true });
   const file = path.resolve(dataDir, LOCK_FILE_NAME);
-  const holder: LockHolder = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), token: randomBytes(12).toString('hex') };
-  if (heldHere.has(file)) throw new DataDirInUseError(dataDir, file, holder, `by this process (pid ${process.pid}), which has it open already`);
+  const holder: LockHolder = {
+    pid: process.pid,
+    hostname: hostname(),
+    since: new Date().toISOString(),
+    token: randomBytes(12).toString('hex'),
+  };
+  if (heldHere.has(file))
+    throw new DataDirInUseError(dataDir, file, holder, `by this process (pid ${process.pid}), which has it open already`);
 
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createLockFile(file, holder)) return held(file, holder);
@@ -198,4 +206,3 @@ export function removeIfUnchanged(file: string, judged: FoundLock): void {
     unlinkSync(aside);
   }
 }
-

@@ -132,6 +132,8 @@ function listenOnDedicatedClient(url: string, connectTimeoutMs: number, heartbea
     });
     let established = false;
     let finished = false;
+    // Read by `lose` before it is set, so it cannot be a const declared where it is set.
+    // eslint-disable-next-line prefer-const
     let heartbeat: NodeJS.Timeout | undefined;
     let ended: Promise<void> | undefined;
     const end = () => (ended ??= client.end().catch(() => {}));

@@ -16,7 +16,9 @@ export interface RequestAuthenticator {
 /** A database that cannot be reached is ours, and temporary: SERVICE_UNAVAILABLE (HTTP 503, Retry-After). */
 function unavailableIfDatabaseIsOut(error: unknown): never {
   if (isDatabaseUnavailable(error)) {
-    throw new AppError('SERVICE_UNAVAILABLE', 'The service cannot reach its database; retry shortly', { retryAfter: DATABASE_RETRY_AFTER_S });
+    throw new AppError('SERVICE_UNAVAILABLE', 'The service cannot reach its database; retry shortly', {
+      retryAfter: DATABASE_RETRY_AFTER_S,
+    });
   }
   throw error;
 }

@@ -109,10 +109,7 @@ const REFRESH_TOKEN_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 const RATE_LIMIT_WINDOW_MS = 1000;
 const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export type AmoInjectedFailure =
-  | { kind: 'serverError'; status?: number }
-  | { kind: 'hang' }
-  | { kind: 'rateLimit' };
+export type AmoInjectedFailure = { kind: 'serverError'; status?: number } | { kind: 'hang' } | { kind: 'rateLimit' };
 
 export interface AmoCrmEmulatorOptions {
   accountId?: number;

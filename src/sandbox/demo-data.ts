@@ -12,8 +12,21 @@ export const DEMO_CHAT_IDS = {
 } as const;
 
 const DEMO_TAGS: { type: string | null; tags: [string, string][] }[] = [
-  { type: 'Source', tags: [['Telegram Ads', '#2AABEE'], ['Bloggers', '#F5A623'], ['Cross-promo', '#7ED321']] },
-  { type: 'Campaign', tags: [['Black Friday', '#000000'], ['Spring sale', '#50E3C2']] },
+  {
+    type: 'Source',
+    tags: [
+      ['Telegram Ads', '#2AABEE'],
+      ['Bloggers', '#F5A623'],
+      ['Cross-promo', '#7ED321'],
+    ],
+  },
+  {
+    type: 'Campaign',
+    tags: [
+      ['Black Friday', '#000000'],
+      ['Spring sale', '#50E3C2'],
+    ],
+  },
   { type: null, tags: [['Test', '#9B9B9B']] },
 ];
 
@@ -55,9 +68,7 @@ export async function ensureSandboxAccount(db: Database, token?: string): Promis
     });
     if ((await tx.tagType.count({ where: { accountId: SANDBOX_ACCOUNT_ID } })) === 0) {
       for (const group of DEMO_TAGS) {
-        const type = group.type
-          ? await tx.tagType.create({ data: { accountId: SANDBOX_ACCOUNT_ID, name: group.type } })
-          : null;
+        const type = group.type ? await tx.tagType.create({ data: { accountId: SANDBOX_ACCOUNT_ID, name: group.type } }) : null;
         await tx.tag.createMany({
           data: group.tags.map(([name, color]) => ({ accountId: SANDBOX_ACCOUNT_ID, typeId: type?.id ?? null, name, color })),
         });

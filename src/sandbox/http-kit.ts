@@ -108,11 +108,7 @@ export type ControlMatch =
   | { kind: 'refused'; status: 403 | 404 };
 
 /** Undefined when the path is not a control path at all. */
-export function matchControlRoute(
-  request: IncomingMessage,
-  pathname: string,
-  secret: string | undefined,
-): ControlMatch | undefined {
+export function matchControlRoute(request: IncomingMessage, pathname: string, secret: string | undefined): ControlMatch | undefined {
   if (!pathname.startsWith(CONTROL_PREFIX)) return undefined;
   if (!isLoopbackAddress(request.socket.remoteAddress)) return { kind: 'refused', status: 403 };
   const rest = pathname.slice(CONTROL_PREFIX.length);

@@ -9,12 +9,51 @@ import { DEMO_CHAT_IDS, SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from './demo-
 export const SEED_TAGS: { type: string | null; tags: [name: string, color: string][] }[] = [
   {
     type: 'Source',
-    tags: [['Telegram Ads', '#2AABEE'], ['Bloggers', '#F5A623'], ['Cross-promo', '#7ED321'], ['VK Ads', '#0077FF'], ['Yandex Direct', '#FFCC00']],
+    tags: [
+      ['Telegram Ads', '#2AABEE'],
+      ['Bloggers', '#F5A623'],
+      ['Cross-promo', '#7ED321'],
+      ['VK Ads', '#0077FF'],
+      ['Yandex Direct', '#FFCC00'],
+    ],
   },
-  { type: 'Campaign', tags: [['Black Friday', '#000000'], ['Spring sale', '#50E3C2'], ['New Year', '#D0021B'], ['Course launch', '#9013FE']] },
-  { type: 'Region', tags: [['Moscow', '#B8E986'], ['Saint Petersburg', '#4A90E2'], ['Kazakhstan', '#00AFCA'], ['CIS', '#8B572A'], ['Europe', '#003399']] },
-  { type: 'Format', tags: [['Post', '#417505'], ['Story', '#BD10E0'], ['Video', '#F8E71C'], ['Giveaway tag', '#FF6F61']] },
-  { type: null, tags: [['Test', '#9B9B9B'], ['VIP', '#C9A227'], ['Retargeting', '#FF3B30'], ['Archive', '#4A4A4A']] },
+  {
+    type: 'Campaign',
+    tags: [
+      ['Black Friday', '#000000'],
+      ['Spring sale', '#50E3C2'],
+      ['New Year', '#D0021B'],
+      ['Course launch', '#9013FE'],
+    ],
+  },
+  {
+    type: 'Region',
+    tags: [
+      ['Moscow', '#B8E986'],
+      ['Saint Petersburg', '#4A90E2'],
+      ['Kazakhstan', '#00AFCA'],
+      ['CIS', '#8B572A'],
+      ['Europe', '#003399'],
+    ],
+  },
+  {
+    type: 'Format',
+    tags: [
+      ['Post', '#417505'],
+      ['Story', '#BD10E0'],
+      ['Video', '#F8E71C'],
+      ['Giveaway tag', '#FF6F61'],
+    ],
+  },
+  {
+    type: null,
+    tags: [
+      ['Test', '#9B9B9B'],
+      ['VIP', '#C9A227'],
+      ['Retargeting', '#FF3B30'],
+      ['Archive', '#4A4A4A'],
+    ],
+  },
 ];
 
 export const SEED_PARTNERS: [externalId: number, title: string][] = [
@@ -31,18 +70,51 @@ export const SEED_CREATOR_IDS = [412345678, 987654321, 5000000001, 5000000002, 5
 // Link names: "<campaign> <placement> <n>", at most 32 characters. About 1 link in 24 has each
 // campaign word, so a name search for one of them (e.g. "giveaway") matches a few per cent.
 const NAME_CAMPAIGNS = [
-  'Реклама у блогера', 'Посев', 'Telegram Ads', 'Giveaway', 'Розыгрыш', 'Black Friday',
-  'Чёрная пятница', 'Spring sale', 'Весенняя распродажа', 'Cross-promo', 'Взаимопиар', 'Promo',
-  'Нативка', 'Email рассылка', 'Stories', 'Ретаргетинг', 'Webinar', 'Вебинар', 'Yandex Direct',
-  'VK Ads', 'Influencer', 'Конкурс', 'Launch', 'Запуск курса',
+  'Реклама у блогера',
+  'Посев',
+  'Telegram Ads',
+  'Giveaway',
+  'Розыгрыш',
+  'Black Friday',
+  'Чёрная пятница',
+  'Spring sale',
+  'Весенняя распродажа',
+  'Cross-promo',
+  'Взаимопиар',
+  'Promo',
+  'Нативка',
+  'Email рассылка',
+  'Stories',
+  'Ретаргетинг',
+  'Webinar',
+  'Вебинар',
+  'Yandex Direct',
+  'VK Ads',
+  'Influencer',
+  'Конкурс',
+  'Launch',
+  'Запуск курса',
 ];
 const NAME_PLACEMENTS = [
-  'Крипта', 'Маркетинг', 'IT news', 'Финансы', 'Tech daily', 'Путешествия', 'Бизнес', 'Design',
-  'Lifestyle', 'Новости', 'Startups', 'Кулинария', 'Sport', 'Мамы', 'Gaming', 'Авто',
+  'Крипта',
+  'Маркетинг',
+  'IT news',
+  'Финансы',
+  'Tech daily',
+  'Путешествия',
+  'Бизнес',
+  'Design',
+  'Lifestyle',
+  'Новости',
+  'Startups',
+  'Кулинария',
+  'Sport',
+  'Мамы',
+  'Gaming',
+  'Авто',
 ];
 const MEMBER_LIMITS = [1, 5, 10, 50, 100, 500, 1000, 5000];
 const SUBSCRIPTION_PRICES = [50, 99, 150, 250, 300, 500, 1000];
-
 
 export interface SeedOptions {
   /** How many links to add. */

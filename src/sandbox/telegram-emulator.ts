@@ -4,13 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatInviteLink, Update, User } from 'node-telegram-bot-api';
 import { z } from 'zod';
 import { EmulatorServer, jsonReply, matchControlRoute, parseJson, readBody, send } from './http-kit.ts';
-import {
-  EmulatorRefusal,
-  ERROR_TEXTS,
-  TelegramFailure,
-  USER_REFUSALS,
-  WEBHOOK_ANSWERS,
-} from './telegram/errors.ts';
+import { EmulatorRefusal, ERROR_TEXTS, TelegramFailure, USER_REFUSALS, WEBHOOK_ANSWERS } from './telegram/errors.ts';
 import { readParams, UnparsableBodyError, WireParams } from './telegram/request-params.ts';
 import { ChatRoster, type JoinRequestRecord } from './telegram/roster.ts';
 import {
@@ -251,9 +245,8 @@ interface LongPoll {
 }
 
 function sendResult(response: ServerResponse, result: unknown): void {
-  const body = result instanceof DescribedResult
-    ? { ok: true, result: result.result, description: result.description }
-    : { ok: true, result };
+  const body =
+    result instanceof DescribedResult ? { ok: true, result: result.result, description: result.description } : { ok: true, result };
   send(response, jsonReply(200, body));
 }
 
@@ -389,9 +382,7 @@ export class TelegramEmulator {
       getWebhookInfo: () => this.getWebhookInfo(),
     };
     // Bot API method names are case-insensitive.
-    this.methods = new Map(
-      Object.entries(handlers).map(([name, handle]) => [name.toLowerCase(), { name, handle }]),
-    );
+    this.methods = new Map(Object.entries(handlers).map(([name, handle]) => [name.toLowerCase(), { name, handle }]));
   }
 
   get apiRoot(): string {
@@ -461,7 +452,6 @@ export class TelegramEmulator {
     if (!this.chats.has(chatId)) throw new Error(`TelegramEmulator has no chat ${chatId}`);
     this.descriptions.set(chatId, description);
   }
-
 
   // -------------------------------------------------------------------------------------------
   // What emulated users and admins do. Refusals throw EmulatorRefusal with Telegram's error name.
@@ -586,9 +576,7 @@ export class TelegramEmulator {
     if (control?.kind === 'refused') {
       return sendFailure(
         response,
-        control.status === 403
-          ? new TelegramFailure(ERROR_TEXTS.forbidden, 403)
-          : new TelegramFailure(ERROR_TEXTS.notFound, 404),
+        control.status === 403 ? new TelegramFailure(ERROR_TEXTS.forbidden, 403) : new TelegramFailure(ERROR_TEXTS.notFound, 404),
       );
     }
     if (control) return this.handleControl(request, response, control.route);
@@ -695,9 +683,7 @@ export class TelegramEmulator {
 
   private takeFailure(methodName: string): InjectedFailure | undefined {
     const method = methodName.toLowerCase();
-    const index = this.pendingFailures.findIndex(
-      (pending) => pending.method === undefined || pending.method === method,
-    );
+    const index = this.pendingFailures.findIndex((pending) => pending.method === undefined || pending.method === method);
     const pending = this.pendingFailures[index];
     if (!pending) return undefined;
     pending.remaining -= 1;
@@ -1146,9 +1132,7 @@ export class TelegramEmulator {
    * Telegram makes before answering (an unreachable webhook shows up in getWebhookInfo instead).
    */
   private setWebhook(params: WireParams, url: string): DescribedResult {
-    const maxConnections = url
-      ? params.integer('max_connections', 1, MAX_WEBHOOK_MAX_CONNECTIONS, DEFAULT_WEBHOOK_MAX_CONNECTIONS)
-      : 0;
+    const maxConnections = url ? params.integer('max_connections', 1, MAX_WEBHOOK_MAX_CONNECTIONS, DEFAULT_WEBHOOK_MAX_CONNECTIONS) : 0;
     const secretToken = url ? params.text('secret_token') : '';
     const dropPendingUpdates = params.boolean('drop_pending_updates');
     const current = this.webhook?.settings;
@@ -1189,7 +1173,7 @@ export class TelegramEmulator {
   /** JsonWebhookInfo. */
   private getWebhookInfo(): unknown {
     const webhook = this.webhook;
-    const host = webhook ? parseWebhookUrl(webhook.settings.url)?.hostname ?? '' : '';
+    const host = webhook ? (parseWebhookUrl(webhook.settings.url)?.hostname ?? '') : '';
     return withoutAbsentFields({
       url: webhook?.settings.url ?? '',
       has_custom_certificate: false,

@@ -16,7 +16,8 @@ export function addChannelTypes(builder: Builder) {
       },
       VERIFIED: { description: "The channel's one live connection." },
       SUPERSEDED: {
-        description: 'Another account held the channel first: its links list, but link changes answer CONFLICT CHANNEL_CONNECTED_ELSEWHERE.',
+        description:
+          'Another account held the channel first: its links list, but link changes answer CONFLICT CHANNEL_CONNECTED_ELSEWHERE.',
       },
     } as const,
   });

@@ -1,11 +1,5 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import {
-  createRegularLink,
-  createSubscriptionLink,
-  findInviteLink,
-  revokeInviteLink,
-  updateInviteLink,
-} from '../services/invite-links.ts';
+import { createRegularLink, createSubscriptionLink, findInviteLink, revokeInviteLink, updateInviteLink } from '../services/invite-links.ts';
 import { listInviteLinks, type InviteLinkListing } from '../services/invite-link-listing.ts';
 import { findPartnerByExternalId } from '../services/partners.ts';
 import {
@@ -115,7 +109,10 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
       name: t.string({ required: true, validate: linkName, description: `1-${TELEGRAM_LIMITS.linkNameMaxLength} characters` }),
       createsJoinRequest: t.boolean({ defaultValue: false }),
       expireDate: t.field({ type: 'DateTime', description: 'In the future' }),
-      memberLimit: t.int({ validate: memberLimit.nullish(), description: `${TELEGRAM_LIMITS.memberLimitMin}-${TELEGRAM_LIMITS.memberLimitMax}; not with createsJoinRequest: true` }),
+      memberLimit: t.int({
+        validate: memberLimit.nullish(),
+        description: `${TELEGRAM_LIMITS.memberLimitMin}-${TELEGRAM_LIMITS.memberLimitMax}; not with createsJoinRequest: true`,
+      }),
       budget: t.int({ defaultValue: 0, validate: nonNegativeInt.nullish() }),
       tagIds: t.idList({ defaultValue: [], validate: uuidList.nullish() }),
       idempotencyKey: t.string({
@@ -130,7 +127,11 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
       channelId: t.field({ type: 'SafeInt', required: true }),
       name: t.string({ required: true, validate: linkName }),
       subscriptionPeriod: t.int({ defaultValue: TELEGRAM_LIMITS.subscriptionPeriodSeconds, validate: subscriptionPeriod.nullish() }),
-      subscriptionPrice: t.int({ required: true, validate: subscriptionPrice, description: `${TELEGRAM_LIMITS.subscriptionPriceMinStars}-${TELEGRAM_LIMITS.subscriptionPriceMaxStars} Telegram Stars` }),
+      subscriptionPrice: t.int({
+        required: true,
+        validate: subscriptionPrice,
+        description: `${TELEGRAM_LIMITS.subscriptionPriceMinStars}-${TELEGRAM_LIMITS.subscriptionPriceMaxStars} Telegram Stars`,
+      }),
       budget: t.int({ defaultValue: 0, validate: nonNegativeInt.nullish() }),
       tagIds: t.idList({ defaultValue: [], validate: uuidList.nullish() }),
       idempotencyKey: t.string({ validate: idempotencyKey.nullish() }),
@@ -245,7 +246,7 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
     }),
     partnerCreateInviteLink: t.prismaField({
       type: InviteLink,
-      description: "Creates a link for the partner with this external id (partner REST API: POST /links?external_id=)",
+      description: 'Creates a link for the partner with this external id (partner REST API: POST /links?external_id=)',
       args: {
         externalId: t.arg.int({ required: true, validate: positiveInt }),
         input: t.arg({ type: PartnerCreateInviteLinkInput, required: true }),

@@ -33,11 +33,16 @@ export class StorableTextPlugin<Types extends SchemaTypes> extends BasePlugin<Ty
     const schemas = validation.schemas ?? [];
     if (schemas.includes(storableText)) return config;
     // The validation plugin runs a field's rules from the end of this list to its start.
-    return { ...config, extensions: { ...extensions, '@pothos/plugin-validation': { ...validation, schemas: [...schemas, storableText] } } };
+    return {
+      ...config,
+      extensions: { ...extensions, '@pothos/plugin-validation': { ...validation, schemas: [...schemas, storableText] } },
+    };
   }
 }
 
 declare global {
+  // Pothos plugins register their types in this global namespace.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
   export namespace PothosSchemaTypes {
     interface Plugins<Types extends SchemaTypes> {
       storableText: StorableTextPlugin<Types>;

@@ -43,8 +43,7 @@ export interface AmoCrmCredentialsOptions {
 const reauthorizationRequired = (why: string) =>
   upstreamError(`${why}: ${REAUTHORIZATION_HINT}`, { reason: 'AMOCRM_REAUTHORIZATION_REQUIRED' });
 
-const isReauthorization = (error: unknown) =>
-  error instanceof AppError && error.details.reason === 'AMOCRM_REAUTHORIZATION_REQUIRED';
+const isReauthorization = (error: unknown) => error instanceof AppError && error.details.reason === 'AMOCRM_REAUTHORIZATION_REQUIRED';
 
 /**
  * The amoCRM OAuth pair, stored encrypted in `amocrm_credentials` (one row per base URL).

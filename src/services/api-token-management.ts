@@ -16,7 +16,12 @@ export async function createApiToken(actor: AccountActor, deps: ServiceDeps, inp
  * Takes effect at once: this process forgets the token now, the others when the api_tokens trigger
  * notifies them. Revoking twice keeps the first time.
  */
-export async function revokeApiToken(actor: AccountActor, deps: ServiceDeps, query: { select?: Prisma.ApiTokenSelect; include?: Prisma.ApiTokenInclude }, id: string) {
+export async function revokeApiToken(
+  actor: AccountActor,
+  deps: ServiceDeps,
+  query: { select?: Prisma.ApiTokenSelect; include?: Prisma.ApiTokenInclude },
+  id: string,
+) {
   requireFullToken(actor);
   const prisma = deps.db.prisma;
   await prisma.apiToken.updateMany({

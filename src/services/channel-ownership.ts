@@ -32,11 +32,18 @@ export function newVerificationCode(): string {
  * What connectChannel writes about ownership: nothing for a verified channel; a pending claim keeps
  * its unexpired code (one already put in the description stays good); otherwise a new code.
  */
-export function claimFields(own: { status: ChannelStatus; verificationCode: string | null; verificationExpiresAt: Date | null } | null, now = Date.now()) {
+export function claimFields(
+  own: { status: ChannelStatus; verificationCode: string | null; verificationExpiresAt: Date | null } | null,
+  now = Date.now(),
+) {
   if (own?.status === 'VERIFIED') return {};
   const live = own?.status === 'PENDING' && own.verificationCode !== null && (own.verificationExpiresAt?.getTime() ?? 0) > now;
   if (live) return { status: 'PENDING' as const };
-  return { status: 'PENDING' as const, verificationCode: newVerificationCode(), verificationExpiresAt: new Date(now + VERIFICATION_TTL_MS) };
+  return {
+    status: 'PENDING' as const,
+    verificationCode: newVerificationCode(),
+    verificationExpiresAt: new Date(now + VERIFICATION_TTL_MS),
+  };
 }
 
 /** The code as a whole word of the description. */

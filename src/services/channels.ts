@@ -94,10 +94,13 @@ export async function verifyChannel(actor: AccountActor, deps: ServiceDeps, quer
   }
   const description = await deps.telegram.getChatDescription(telegramId);
   if (!descriptionHasCode(description, code)) {
-    throw conflict(`The description of channel ${telegramId} does not contain its verification code ${code}: add it, then call verifyChannel again`, {
-      reason: 'VERIFICATION_CODE_NOT_FOUND',
-      channelId: telegramId,
-    });
+    throw conflict(
+      `The description of channel ${telegramId} does not contain its verification code ${code}: add it, then call verifyChannel again`,
+      {
+        reason: 'VERIFICATION_CODE_NOT_FOUND',
+        channelId: telegramId,
+      },
+    );
   }
   try {
     return await prisma.channel.update({
@@ -113,7 +116,8 @@ export async function verifyChannel(actor: AccountActor, deps: ServiceDeps, quer
 }
 
 /** The account's channel with this Telegram id, or NOT_FOUND; CONFLICT while its state forbids link changes. */
-export const findChannel = (actor: AccountActor, deps: ServiceDeps, telegramId: number) => requireLinkChannel(actor, deps, telegramId, 'write');
+export const findChannel = (actor: AccountActor, deps: ServiceDeps, telegramId: number) =>
+  requireLinkChannel(actor, deps, telegramId, 'write');
 
 export const listChannels = (actor: AccountActor, deps: ServiceDeps, query: ChannelQuery) =>
   deps.db.prisma.channel.findMany({ ...query, where: accountScope(actor), orderBy: [{ title: 'asc' }, { id: 'asc' }] });

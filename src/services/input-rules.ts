@@ -3,12 +3,7 @@ import { z } from 'zod';
 import { TELEGRAM_LIMITS } from '../telegram-limits.ts';
 
 /** Input rules shared by several fields; each rule lives here once. */
-export const requiredName = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`);
+export const requiredName = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 export const positiveInt = z.number().int().positive('must be a positive integer');
 export const nonNegativeInt = z.number().int().min(0, 'must be 0 or more');
@@ -16,8 +11,14 @@ export const nonNegativeInt = z.number().int().min(0, 'must be 0 or more');
 /** Our ids are UUIDs; anything else cannot name an object, so it is rejected before a query. */
 export const uuid = z.string().uuid('is not a valid id');
 
-const { linkNameMaxLength, memberLimitMin, memberLimitMax, subscriptionPeriodSeconds, subscriptionPriceMinStars, subscriptionPriceMaxStars } =
-  TELEGRAM_LIMITS;
+const {
+  linkNameMaxLength,
+  memberLimitMin,
+  memberLimitMax,
+  subscriptionPeriodSeconds,
+  subscriptionPriceMinStars,
+  subscriptionPriceMaxStars,
+} = TELEGRAM_LIMITS;
 
 /** Telegram counts characters, not UTF-16 units. */
 export const linkName = z
@@ -54,11 +55,13 @@ export const pageArgs = z.object({
 });
 
 /** A tag group of a listing filter must name a tag, or ask for links without the type. */
-export const tagGroupRules = z.array(
-  z
-    .object({ withoutType: z.boolean().nullish(), tags: z.array(z.string()).readonly().nullish() })
-    .refine((group) => group.withoutType || (group.tags ?? []).length > 0, 'needs at least one tag, or withoutType: true'),
-).readonly();
+export const tagGroupRules = z
+  .array(
+    z
+      .object({ withoutType: z.boolean().nullish(), tags: z.array(z.string()).readonly().nullish() })
+      .refine((group) => group.withoutType || (group.tags ?? []).length > 0, 'needs at least one tag, or withoutType: true'),
+  )
+  .readonly();
 
 /** Rules Telegram enforces too on a regular link's fields, checked first so a bad request never reaches it. */
 export const regularLinkRules = (now: Date) =>
@@ -125,6 +128,7 @@ export const storableText = z.unknown().superRefine(function check(value, ctx, p
     value.forEach((item, index) => check(item, ctx, [...path, index]));
   } else if (typeof value === 'string') {
     if (value.includes('\u0000')) ctx.addIssue({ code: 'custom', path, message: 'must not contain the NUL character (U+0000)' });
-    else if (/\p{Surrogate}/u.test(value)) ctx.addIssue({ code: 'custom', path, message: 'must be valid Unicode (it has an unpaired surrogate)' });
+    else if (/\p{Surrogate}/u.test(value))
+      ctx.addIssue({ code: 'custom', path, message: 'must be valid Unicode (it has an unpaired surrogate)' });
   }
 });

@@ -123,11 +123,7 @@ export function tagGroupsConditionsSql(groups: readonly TagGroupFilter[], tagIds
  * invite_link_tag_sets, the per-channel counts of links by their exact set of tags (kept by
  * triggers, see its migration): O(distinct sets) rather than O(links).
  */
-export function tagGroupsCountSql(
-  groups: readonly TagGroupFilter[],
-  scope: { channelId: string; accountId: string },
-  bind: Bind,
-): string {
+export function tagGroupsCountSql(groups: readonly TagGroupFilter[], scope: { channelId: string; accountId: string }, bind: Bind): string {
   const conditions = [`s.channel_id = ${scope.channelId}`, ...tagGroupsConditionsSql(groups, 's.tag_ids', scope.accountId, bind)];
   return `(SELECT coalesce(sum(s.link_count), 0) FROM invite_link_tag_sets s WHERE ${conditions.join(' AND ')})`;
 }
@@ -170,7 +166,8 @@ export function nameSearchCountSql(
  * matches inside the first. The same number of statements whatever the page size.
  */
 export async function listInviteLinks(
-  actor: AccountActor, deps: ServiceDeps,
+  actor: AccountActor,
+  deps: ServiceDeps,
   query: { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude },
   listing: InviteLinkListing,
 ) {

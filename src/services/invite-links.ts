@@ -15,7 +15,6 @@ import { markRevoked, recordRevokeIntent, settleRevokeIntentAfterFailure } from 
 
 type LinkQuery = { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude };
 
-
 export interface CreateRegularLinkInput {
   channelId: number;
   name: string;
@@ -76,7 +75,8 @@ export async function findInviteLink(actor: AccountActor, deps: ServiceDeps, que
   return link;
 }
 
-const findOwnedLink = (actor: AccountActor, deps: ServiceDeps, id: string, channelId: number) => findInviteLink(actor, deps, {}, id, channelId);
+const findOwnedLink = (actor: AccountActor, deps: ServiceDeps, id: string, channelId: number) =>
+  findInviteLink(actor, deps, {}, id, channelId);
 
 interface NewLinkRecord {
   channel: { id: string; telegramId: bigint };
@@ -151,7 +151,13 @@ async function revokeOrphan(actor: AccountActor, deps: ServiceDeps, chatId: numb
  * a link for another partner (or for no partner) is a CONFLICT: a retry never hands over a link
  * the caller could not have created.
  */
-async function findByIdempotencyKey(actor: AccountActor, deps: ServiceDeps, query: LinkQuery, idempotencyKey: string, partnerId: string | null) {
+async function findByIdempotencyKey(
+  actor: AccountActor,
+  deps: ServiceDeps,
+  query: LinkQuery,
+  idempotencyKey: string,
+  partnerId: string | null,
+) {
   const where = { accountId_idempotencyKey: { accountId: actor.accountId, idempotencyKey } };
   const existing = await deps.db.prisma.inviteLink.findUnique({ where, select: { partnerId: true } });
   if (!existing) return null;
@@ -168,7 +174,8 @@ async function precheckCreate(actor: AccountActor, deps: ServiceDeps, channelId:
 }
 
 export async function createRegularLink(
-  actor: AccountActor, deps: ServiceDeps,
+  actor: AccountActor,
+  deps: ServiceDeps,
   query: LinkQuery,
   input: CreateRegularLinkInput,
   partnerId: string | null = null,
@@ -209,7 +216,8 @@ interface CreateLinkRequest {
 
 /** Checks what can be checked locally, creates the link in Telegram, then stores it. */
 async function createLink(
-  actor: AccountActor, deps: ServiceDeps,
+  actor: AccountActor,
+  deps: ServiceDeps,
   query: LinkQuery,
   request: CreateLinkRequest,
   createInTelegram: () => Promise<TelegramInviteLink>,
@@ -219,13 +227,18 @@ async function createLink(
   const findEarlier = () => findByIdempotencyKey(actor, deps, query, idempotencyKey, request.partnerId);
   const existing = await findEarlier();
   if (existing) return existing;
-  return withIdempotencyKeyHeld(deps.db, actor.accountId, idempotencyKey, findEarlier, async () =>
-    (await findEarlier()) ?? createAndStoreLink(actor, deps, query, request, createInTelegram),
+  return withIdempotencyKeyHeld(
+    deps.db,
+    actor.accountId,
+    idempotencyKey,
+    findEarlier,
+    async () => (await findEarlier()) ?? createAndStoreLink(actor, deps, query, request, createInTelegram),
   );
 }
 
 async function createAndStoreLink(
-  actor: AccountActor, deps: ServiceDeps,
+  actor: AccountActor,
+  deps: ServiceDeps,
   query: LinkQuery,
   request: CreateLinkRequest,
   createInTelegram: () => Promise<TelegramInviteLink>,
@@ -316,8 +329,17 @@ export async function updateInviteLink(actor: AccountActor, deps: ServiceDeps, q
 
 /** Puts the previous values back in Telegram when the database refused an edit Telegram accepted. */
 async function restoreTelegramFields(
-  actor: AccountActor, deps: ServiceDeps,
-  link: { chatId: bigint; inviteLink: string; kind: string; name: string; expireDate: Date | null; memberLimit: number | null; createsJoinRequest: boolean },
+  actor: AccountActor,
+  deps: ServiceDeps,
+  link: {
+    chatId: bigint;
+    inviteLink: string;
+    kind: string;
+    name: string;
+    expireDate: Date | null;
+    memberLimit: number | null;
+    createsJoinRequest: boolean;
+  },
   cause: unknown,
 ) {
   const chatId = Number(link.chatId);
@@ -326,7 +348,10 @@ async function restoreTelegramFields(
     else await deps.telegram.editInviteLink(chatId, link.inviteLink, link);
     deps.log.warn({ chatId, inviteLink: link.inviteLink, err: cause }, 'storing an edit failed; restored the link in Telegram');
   } catch (restoreError) {
-    deps.log.error({ chatId, inviteLink: link.inviteLink, err: cause, restoreError }, 'storing an edit failed and restoring Telegram failed too');
+    deps.log.error(
+      { chatId, inviteLink: link.inviteLink, err: cause, restoreError },
+      'storing an edit failed and restoring Telegram failed too',
+    );
   }
 }
 

@@ -52,11 +52,18 @@ export async function markRevoked(deps: RevokeDeps, linkId: string): Promise<voi
       const delay = MARK_REVOKED_RETRY_DELAYS_MS[attempt];
       if (!isDatabaseUnavailable(error)) throw error;
       if (delay === undefined) {
-        deps.log.warn({ linkId, err: error }, 'revoked in Telegram but the row could not be updated; the pending-revoke reconciler completes it');
-        throw new AppError('SERVICE_UNAVAILABLE', 'The link is revoked in Telegram; the service cannot reach its database to record it and will do so shortly', {
-          reason: 'REVOKE_PENDING',
-          retryAfter: REVOKE_PENDING_RETRY_AFTER_S,
-        });
+        deps.log.warn(
+          { linkId, err: error },
+          'revoked in Telegram but the row could not be updated; the pending-revoke reconciler completes it',
+        );
+        throw new AppError(
+          'SERVICE_UNAVAILABLE',
+          'The link is revoked in Telegram; the service cannot reach its database to record it and will do so shortly',
+          {
+            reason: 'REVOKE_PENDING',
+            retryAfter: REVOKE_PENDING_RETRY_AFTER_S,
+          },
+        );
       }
       await sleep(delay);
     }
@@ -99,7 +106,10 @@ export async function completePendingRevokes(
     } catch (error) {
       if (error instanceof AppError && error.code !== 'UPSTREAM_ERROR' && error.code !== 'RATE_LIMITED') {
         await deps.db.prisma.$executeRaw`UPDATE invite_links SET revoke_requested_at = NULL WHERE id = ${link.id}::uuid`;
-        deps.log.warn({ linkId: link.id, chatId, code: error.code }, 'Telegram refused a pending revoke; the link stays live, as its row says');
+        deps.log.warn(
+          { linkId: link.id, chatId, code: error.code },
+          'Telegram refused a pending revoke; the link stays live, as its row says',
+        );
         run.dropped++;
       } else {
         run.retried++;

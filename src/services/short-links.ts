@@ -60,7 +60,9 @@ function shortLinkLoader(actor: AccountActor, deps: ServiceDeps): DataLoader<Sho
 async function createBatch(actor: AccountActor, deps: ServiceDeps, keys: readonly ShortLinkKey[]): Promise<ItemOutcome[]> {
   let results: AmoShortLinkResult[];
   try {
-    results = await requireAmoCrm(deps).createShortLinks(keys.map((key) => ({ url: key.url, entityType: 'contacts', entityId: key.entityId })));
+    results = await requireAmoCrm(deps).createShortLinks(
+      keys.map((key) => ({ url: key.url, entityType: 'contacts', entityId: key.entityId })),
+    );
   } catch (error) {
     if (!(error instanceof AppError)) deps.log.error({ err: error }, 'amoCRM adapter failed');
     const mapped = error instanceof AppError ? error : upstreamError('amoCRM call failed');
@@ -104,7 +106,11 @@ const requireAmoCrm = (deps: ServiceDeps) => {
 // Validation: the whole call fails before any upstream request.
 // ---------------------------------------------------------------------------------------------
 
-export async function validateShortLinkInput(actor: AccountActor, deps: ServiceDeps, input: readonly ShortLinkInput[]): Promise<ShortLinkKey[]> {
+export async function validateShortLinkInput(
+  actor: AccountActor,
+  deps: ServiceDeps,
+  input: readonly ShortLinkInput[],
+): Promise<ShortLinkKey[]> {
   if (input.length > MAX_SHORT_LINKS_PER_CALL) {
     throw validationFailed([
       { path: ['input'], message: `at most ${MAX_SHORT_LINKS_PER_CALL} items per call (got ${input.length}); split the list` },
@@ -114,9 +120,16 @@ export async function validateShortLinkInput(actor: AccountActor, deps: ServiceD
   if (!parsed.success) {
     const errors = fieldErrorsOf(parsed.error.issues, ['input']);
     const shown = errors.slice(0, 5).map((error) => `${error.path.join('.')}: ${error.message}`);
-    throw validationFailed(errors, errors.length > shown.length ? `${shown.join('; ')}; and ${errors.length - shown.length} more` : undefined);
+    throw validationFailed(
+      errors,
+      errors.length > shown.length ? `${shown.join('; ')}; and ${errors.length - shown.length} more` : undefined,
+    );
   }
-  const keys = parsed.data.map((item): ShortLinkKey => ({ url: item.url.href, entityId: item.entityId, inviteLinkId: item.inviteLinkId ?? null }));
+  const keys = parsed.data.map((item): ShortLinkKey => ({
+    url: item.url.href,
+    entityId: item.entityId,
+    inviteLinkId: item.inviteLinkId ?? null,
+  }));
 
   const linkIds = [...new Set(keys.map((key) => key.inviteLinkId).filter((id): id is string => id !== null))];
   if (linkIds.length > 0) {

@@ -43,11 +43,7 @@ export async function createTag(
 }
 
 /** Throws NOT_FOUND naming the first id that is not a tag of this account. */
-export async function assertTagsExist(
-  db: Prisma.TransactionClient,
-  accountId: string,
-  tagIds: readonly string[],
-): Promise<void> {
+export async function assertTagsExist(db: Prisma.TransactionClient, accountId: string, tagIds: readonly string[]): Promise<void> {
   if (tagIds.length === 0) return;
   const found = await db.tag.findMany({ where: { accountId, id: { in: [...tagIds] } }, select: { id: true } });
   const known = new Set(found.map((tag) => tag.id));

@@ -21,7 +21,11 @@ const TOO_MANY_REQUESTS = {
   detail: 'Too many requests per second for this integration',
 };
 const OAUTH_TYPE = 'https://developers.amocrm.ru/v3/errors/OAuthProblemJson';
-const OAUTH_BAD_REQUEST = { title: 'Некорректный запрос', type: OAUTH_TYPE, detail: 'В запросе отсутствует ряд параметров или параметры невалидны' };
+const OAUTH_BAD_REQUEST = {
+  title: 'Некорректный запрос',
+  type: OAUTH_TYPE,
+  detail: 'В запросе отсутствует ряд параметров или параметры невалидны',
+};
 
 function validationProblem(requestId: string, errors: { code: string; path: string; detail: string }[]) {
   return {
@@ -116,7 +120,10 @@ describe('short_links contract (shared emulator)', () => {
   });
 
   it('rejects an entity_type other than contacts with NotSupportedChoice, reporting the item index', async () => {
-    const response = await postShortLinks(shared, [contact(21), { url: 'https://shop.test', metadata: { entity_type: 'leads', entity_id: 22 } }]);
+    const response = await postShortLinks(shared, [
+      contact(21),
+      { url: 'https://shop.test', metadata: { entity_type: 'leads', entity_id: 22 } },
+    ]);
 
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
@@ -134,7 +141,9 @@ describe('short_links contract (shared emulator)', () => {
     ['zero', 0, { code: 'InvalidValue', detail: 'This value should be positive.' }],
     ['negative', -4, { code: 'InvalidValue', detail: 'This value should be positive.' }],
   ])('rejects an entity_id that is %s', async (_, entityId, error) => {
-    const response = await postShortLinks(shared, [{ url: 'https://shop.test', metadata: { entity_type: 'contacts', entity_id: entityId } }]);
+    const response = await postShortLinks(shared, [
+      { url: 'https://shop.test', metadata: { entity_type: 'contacts', entity_id: entityId } },
+    ]);
 
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual(validationProblem('0', [{ ...error, path: 'metadata.entity_id' }]));
@@ -153,7 +162,12 @@ describe('short_links contract (shared emulator)', () => {
   });
 
   it.each([
-    ['an object', { url: 'https://shop.test', metadata: { entity_type: 'contacts', entity_id: 51 } }, 'InvalidType', 'This value should be of type array.'],
+    [
+      'an object',
+      { url: 'https://shop.test', metadata: { entity_type: 'contacts', entity_id: 51 } },
+      'InvalidType',
+      'This value should be of type array.',
+    ],
     ['invalid JSON', '[{"url":', 'InvalidType', 'This value should be of type array.'],
     ['an empty array', [], 'Count', 'This collection should contain 1 element or more.'],
   ])('rejects a body that is %s', async (_, body, code, detail) => {
@@ -358,7 +372,12 @@ describe('OAuth', () => {
 
   it('expires access tokens after their ttl and on expireAccessTokens, but not long-lived tokens', async () => {
     let clock = START_TIME;
-    const emulator = await startEmulator({ ...clientOptions(), longLivedTokens: [PRIVATE_TOKEN], accessTokenTtlSeconds: 60, now: () => clock });
+    const emulator = await startEmulator({
+      ...clientOptions(),
+      longLivedTokens: [PRIVATE_TOKEN],
+      accessTokenTtlSeconds: 60,
+      now: () => clock,
+    });
 
     const shortLived = emulator.issueTokenPair();
     clock += 59_999;
@@ -388,11 +407,21 @@ describe('injected failures', () => {
     const first = await postShortLinks(emulator, [contact(101)]);
     expect(first.status).toBe(500);
     expect(first.headers.get('content-type')).toBe('application/problem+json');
-    expect(await first.json()).toEqual({ title: 'Internal Server Error', type: 'https://httpstatus.es/500', status: 500, detail: 'Injected failure' });
+    expect(await first.json()).toEqual({
+      title: 'Internal Server Error',
+      type: 'https://httpstatus.es/500',
+      status: 500,
+      detail: 'Injected failure',
+    });
 
     const second = await postShortLinks(emulator, [contact(101)]);
     expect(second.status).toBe(503);
-    expect(await second.json()).toEqual({ title: 'Service Unavailable', type: 'https://httpstatus.es/503', status: 503, detail: 'Injected failure' });
+    expect(await second.json()).toEqual({
+      title: 'Service Unavailable',
+      type: 'https://httpstatus.es/503',
+      status: 503,
+      detail: 'Injected failure',
+    });
 
     expect((await postShortLinks(emulator, [contact(101)])).status).toBe(200);
   });

@@ -4,12 +4,7 @@ import { Bot, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmoCrmEmulator } from '../../src/sandbox/amocrm-emulator.ts';
 import { matchControlRoute } from '../../src/sandbox/http-kit.ts';
-import {
-  EmulatorRefusal,
-  TelegramEmulator,
-  type EmulatedChat,
-  type TelegramEmulatorOptions,
-} from '../../src/sandbox/telegram-emulator.ts';
+import { EmulatorRefusal, TelegramEmulator, type EmulatedChat, type TelegramEmulatorOptions } from '../../src/sandbox/telegram-emulator.ts';
 
 const TOKEN = '123456789:AAEmulatorUpdatesTestToken';
 const BOT_ID = 123456789;
@@ -36,18 +31,13 @@ afterEach(async () => {
 });
 
 /** An emulator of its own per test (one bot's update queue), with a clock the test moves. */
-async function start(
-  options: Partial<TelegramEmulatorOptions> = {},
-  chat: Partial<EmulatedChat> = {},
-): Promise<Started> {
+async function start(options: Partial<TelegramEmulatorOptions> = {}, chat: Partial<EmulatedChat> = {}): Promise<Started> {
   const clock = { ms: NOW_MS };
   const emulator = new TelegramEmulator({
     botToken: TOKEN,
     now: () => clock.ms,
     firstUpdateId: 1000,
-    chats: [
-      { id: CHAT_ID, type: 'channel', title: 'Tracked channel', botStatus: 'administrator', canInviteUsers: true, ...chat },
-    ],
+    chats: [{ id: CHAT_ID, type: 'channel', title: 'Tracked channel', botStatus: 'administrator', canInviteUsers: true, ...chat }],
     timing: { longPollSecondMs: 5, webhookRetrySecondMs: 5 },
     ...options,
   });
@@ -98,7 +88,7 @@ function userWire(id: number, extra: Record<string, unknown> = {}) {
 }
 
 describe('joins through links', () => {
-  it('a join through the bot\'s link makes a chat_member update shaped as the Bot API shapes it', async () => {
+  it("a join through the bot's link makes a chat_member update shaped as the Bot API shapes it", async () => {
     const { emulator, bot } = await start();
     await allowMemberUpdates(bot);
     const link = await bot.api.createChatInviteLink({ chat_id: CHAT_ID, name: 'Ads A', member_limit: 5 });
@@ -154,7 +144,7 @@ describe('joins through links', () => {
     });
   });
 
-  it('refuses unknown, revoked and expired links with Telegram\'s errors', async () => {
+  it("refuses unknown, revoked and expired links with Telegram's errors", async () => {
     const { emulator, bot, clock } = await start();
     const revoked = await bot.api.createChatInviteLink({ chat_id: CHAT_ID });
     await bot.api.revokeChatInviteLink({ chat_id: CHAT_ID, invite_link: revoked.invite_link });
@@ -227,9 +217,7 @@ describe('joins through links', () => {
       },
     ]);
     expect(emulator.memberStatus(CHAT_ID, 50)).toBe('left');
-    expect(emulator.joinRequests(CHAT_ID)).toEqual([
-      { userId: 50, date: NOW_SECONDS, bio: 'Likes cats', inviteLink: link.invite_link },
-    ]);
+    expect(emulator.joinRequests(CHAT_ID)).toEqual([{ userId: 50, date: NOW_SECONDS, bio: 'Likes cats', inviteLink: link.invite_link }]);
     expect(emulator.links(CHAT_ID)[0]).toMatchObject({ pending_join_request_count: 1 });
   });
 });
@@ -313,7 +301,7 @@ describe('approveChatJoinRequest and declineChatJoinRequest', () => {
     return { ...started, link };
   }
 
-  it('approve makes the user a member and sends chat_member with the request\'s link, from the bot', async () => {
+  it("approve makes the user a member and sends chat_member with the request's link, from the bot", async () => {
     const { emulator, bot, link } = await withRequest();
     expect(await bot.api.approveChatJoinRequest({ chat_id: CHAT_ID, user_id: 90 })).toBe(true);
 
@@ -399,10 +387,7 @@ describe('approveChatJoinRequest and declineChatJoinRequest', () => {
     const { bot, emulator } = await withRequest();
     emulator.updateChat(CHAT_ID, { canInviteUsers: false });
     const noRight = await apiError(bot.api.approveChatJoinRequest({ chat_id: CHAT_ID, user_id: 90 }));
-    expect([noRight.errorCode, noRight.description]).toEqual([
-      400,
-      'Bad Request: not enough rights to manage chat join requests',
-    ]);
+    expect([noRight.errorCode, noRight.description]).toEqual([400, 'Bad Request: not enough rights to manage chat join requests']);
     emulator.updateChat(CHAT_ID, { botStatus: 'member' });
     const member = await apiError(bot.api.declineChatJoinRequest({ chat_id: CHAT_ID, user_id: 90 }));
     expect(member.description).toBe('Bad Request: not enough rights to manage chat join requests');
@@ -422,7 +407,7 @@ describe('approveChatJoinRequest and declineChatJoinRequest', () => {
 });
 
 describe('my_chat_member', () => {
-  it('reports a change of the bot\'s rights and status, by default allowed_updates too', async () => {
+  it("reports a change of the bot's rights and status, by default allowed_updates too", async () => {
     const { emulator, bot } = await start();
 
     emulator.setBotStatus(CHAT_ID, { status: 'administrator', canInviteUsers: false });
@@ -497,7 +482,7 @@ describe('getUpdates', () => {
     expect(afterReset.map((update) => Object.keys(update)[1])).toEqual(['my_chat_member']);
   });
 
-  it('keeps updates 24 hours by the emulator\'s clock', async () => {
+  it("keeps updates 24 hours by the emulator's clock", async () => {
     const { emulator, bot, clock } = await start({}, { username: 'tracked' });
     await allowMemberUpdates(bot);
     emulator.join(CHAT_ID, 1);
@@ -669,7 +654,7 @@ describe('webhooks', () => {
     });
   });
 
-  it('holds at most max_connections deliveries, and one user\'s updates one after another', async () => {
+  it("holds at most max_connections deliveries, and one user's updates one after another", async () => {
     const { emulator, bot } = await start({}, { username: 'tracked' });
     const held = new Map<number, ServerResponse>();
     const hook = await webhookServer((delivery, response) => void held.set(delivery.body.update_id, response));
@@ -714,9 +699,7 @@ describe('webhooks', () => {
     expect((await raw(root, 'setWebhook', { url: 'ftp://example.com/hook' })).body.description).toBe(
       'Bad Request: invalid webhook URL specified',
     );
-    expect((await raw(root, 'setWebhook', { url, secret_token: 'x'.repeat(256) })).body.description).toBe(
-      'Webhook was set',
-    );
+    expect((await raw(root, 'setWebhook', { url, secret_token: 'x'.repeat(256) })).body.description).toBe('Webhook was set');
   });
 
   it('drop_pending_updates clears the queue', async () => {
@@ -736,7 +719,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('create and edit check the member limit and the rights in tdlib\'s order', () => {
+describe("create and edit check the member limit and the rights in tdlib's order", () => {
   it('create: member limit first (tdlib 7f923dc5c); edit: rights first', async () => {
     const { bot, emulator } = await start();
     const link = await bot.api.createChatInviteLink({ chat_id: CHAT_ID });
@@ -761,7 +744,7 @@ describe('control routes', () => {
     return { status: response.status, body: (await response.json()) as unknown };
   }
 
-  it('make users join, leave and be removed over HTTP, with Telegram\'s refusals as 409', async () => {
+  it("make users join, leave and be removed over HTTP, with Telegram's refusals as 409", async () => {
     const { root, bot, emulator } = await start({}, { username: 'tracked' });
     const link = await bot.api.createChatInviteLink({ chat_id: CHAT_ID, creates_join_request: true });
     const revoked = (await bot.api.createChatInviteLink({ chat_id: CHAT_ID })).invite_link;

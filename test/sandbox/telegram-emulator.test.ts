@@ -169,18 +169,12 @@ describe('createChatInviteLink', () => {
     await bot.api.createChatInviteLink({ chat_id: chatId });
     emulator.updateChat(chatId, { botStatus: 'member' });
     const error = await apiError(bot.api.createChatInviteLink({ chat_id: chatId }));
-    expect([error.errorCode, error.description]).toEqual([
-      400,
-      'Bad Request: not enough rights to manage chat invite link',
-    ]);
+    expect([error.errorCode, error.description]).toEqual([400, 'Bad Request: not enough rights to manage chat invite link']);
   });
 
   it('is refused without can_invite_users', async () => {
     const error = await apiError(bot.api.createChatInviteLink({ chat_id: DEMO_NO_RIGHTS }));
-    expect([error.errorCode, error.description]).toEqual([
-      400,
-      'Bad Request: not enough rights to manage chat invite link',
-    ]);
+    expect([error.errorCode, error.description]).toEqual([400, 'Bad Request: not enough rights to manage chat invite link']);
   });
 
   it('cuts a name longer than 32 characters, counting code points', async () => {
@@ -194,9 +188,7 @@ describe('createChatInviteLink', () => {
   });
 
   it('refuses member_limit together with creates_join_request', async () => {
-    const error = await apiError(
-      bot.api.createChatInviteLink({ chat_id: DEMO, member_limit: 5, creates_join_request: true }),
-    );
+    const error = await apiError(bot.api.createChatInviteLink({ chat_id: DEMO, member_limit: 5, creates_join_request: true }));
     expect([error.errorCode, error.description]).toEqual([
       400,
       "Bad Request: member limit can't be specified for links requiring administrator approval",
@@ -318,9 +310,7 @@ describe('editChatInviteLink', () => {
 
   it('checks the same constraints as creation', async () => {
     const created = await bot.api.createChatInviteLink({ chat_id: DEMO });
-    const error = await apiError(
-      bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: created.invite_link, member_limit: 100_000 }),
-    );
+    const error = await apiError(bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: created.invite_link, member_limit: 100_000 }));
     expect([error.errorCode, error.description]).toEqual([400, 'Bad Request: USAGE_LIMIT_INVALID']);
   });
 
@@ -329,9 +319,7 @@ describe('editChatInviteLink', () => {
     const foreign = emulator.addForeignLink(chatId, { name: 'Owner link' });
     const before = emulator.links(chatId);
 
-    const editError = await apiError(
-      bot.api.editChatInviteLink({ chat_id: chatId, invite_link: foreign, name: 'Mine' }),
-    );
+    const editError = await apiError(bot.api.editChatInviteLink({ chat_id: chatId, invite_link: foreign, name: 'Mine' }));
     expect([editError.errorCode, editError.description]).toEqual([400, 'Bad Request: CHAT_ADMIN_REQUIRED']);
     const revokeError = await apiError(bot.api.revokeChatInviteLink({ chat_id: chatId, invite_link: foreign }));
     expect([revokeError.errorCode, revokeError.description]).toEqual([400, 'Bad Request: CHAT_ADMIN_REQUIRED']);
@@ -342,16 +330,12 @@ describe('editChatInviteLink', () => {
   it('refuses a revoked link', async () => {
     const created = await bot.api.createChatInviteLink({ chat_id: DEMO });
     await bot.api.revokeChatInviteLink({ chat_id: DEMO, invite_link: created.invite_link });
-    const error = await apiError(
-      bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: created.invite_link, name: 'x' }),
-    );
+    const error = await apiError(bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: created.invite_link, name: 'x' }));
     expect([error.errorCode, error.description]).toEqual([400, 'Bad Request: INVITE_HASH_EXPIRED']);
   });
 
   it('refuses an unknown link and an empty one', async () => {
-    const unknown = await apiError(
-      bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: 'https://t.me/+AAAAAAAAAAAAAAAA' }),
-    );
+    const unknown = await apiError(bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: 'https://t.me/+AAAAAAAAAAAAAAAA' }));
     expect([unknown.errorCode, unknown.description]).toEqual([400, 'Bad Request: INVITE_HASH_EXPIRED']);
     const empty = await apiError(bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: '' }));
     expect([empty.errorCode, empty.description]).toEqual([400, 'Bad Request: invite link must be non-empty']);
@@ -381,9 +365,7 @@ describe('subscription link edits', () => {
 
   it('editChatInviteLink refuses a subscription link', async () => {
     const link = await createSubscriptionLink();
-    const error = await apiError(
-      bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: link.invite_link, name: 'x' }),
-    );
+    const error = await apiError(bot.api.editChatInviteLink({ chat_id: DEMO, invite_link: link.invite_link, name: 'x' }));
     expect([error.errorCode, error.description]).toEqual([
       400,
       'Bad Request: subscription invite links can be edited only by editChatSubscriptionInviteLink',
@@ -405,13 +387,8 @@ describe('subscription link edits', () => {
 
   it('editChatSubscriptionInviteLink refuses a regular link', async () => {
     const link = await bot.api.createChatInviteLink({ chat_id: DEMO });
-    const error = await apiError(
-      bot.api.editChatSubscriptionInviteLink({ chat_id: DEMO, invite_link: link.invite_link, name: 'x' }),
-    );
-    expect([error.errorCode, error.description]).toEqual([
-      400,
-      'Bad Request: the invite link is not a subscription invite link',
-    ]);
+    const error = await apiError(bot.api.editChatSubscriptionInviteLink({ chat_id: DEMO, invite_link: link.invite_link, name: 'x' }));
+    expect([error.errorCode, error.description]).toEqual([400, 'Bad Request: the invite link is not a subscription invite link']);
   });
 });
 

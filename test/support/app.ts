@@ -166,13 +166,35 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
 export const CONNECT_CHANNEL = /* GraphQL */ `
   mutation Connect($telegramId: SafeInt!) {
-    connectChannel(telegramId: $telegramId) { id telegramId title botIsAdmin botCanInviteUsers status verification { code expiresAt } }
+    connectChannel(telegramId: $telegramId) {
+      id
+      telegramId
+      title
+      botIsAdmin
+      botCanInviteUsers
+      status
+      verification {
+        code
+        expiresAt
+      }
+    }
   }
 `;
 
 export const VERIFY_CHANNEL = /* GraphQL */ `
   mutation Verify($telegramId: SafeInt!) {
-    verifyChannel(telegramId: $telegramId) { id telegramId title botIsAdmin botCanInviteUsers status verification { code expiresAt } }
+    verifyChannel(telegramId: $telegramId) {
+      id
+      telegramId
+      title
+      botIsAdmin
+      botCanInviteUsers
+      status
+      verification {
+        code
+        expiresAt
+      }
+    }
   }
 `;
 

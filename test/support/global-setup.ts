@@ -15,10 +15,7 @@ declare module 'vitest' {
 }
 
 const migrationsHash = () =>
-  createHash('sha256')
-    .update(JSON.stringify(readMigrationList().migrationDirectories))
-    .digest('hex')
-    .slice(0, 12);
+  createHash('sha256').update(JSON.stringify(readMigrationList().migrationDirectories)).digest('hex').slice(0, 12);
 
 /**
  * Migrates once per run: a template database on PostgreSQL (TEST_DATABASE_URL), or a PGlite
@@ -46,10 +43,9 @@ export default async function setup(project: TestProject) {
       await pool.end();
     }
     // Copies left by runs that were killed before their teardown.
-    const stale = await admin.query(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'inviteql_test_%' AND datname < $1`,
-      [`inviteql_test_${Date.now() - 3_600_000}`],
-    );
+    const stale = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'inviteql_test_%' AND datname < $1`, [
+      `inviteql_test_${Date.now() - 3_600_000}`,
+    ]);
     for (const row of stale.rows) await admin.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
     await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [template]);
     await admin.end();

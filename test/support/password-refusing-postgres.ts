@@ -32,7 +32,12 @@ export async function startPasswordRefusingPostgres(): Promise<{ port: number; p
       if (buffered.length < 5 || buffered.length < 1 + buffered.readInt32BE(1)) return;
       if (buffered[0] !== 0x70) return void socket.destroy();
       refused = true;
-      passwordsReceived.push(buffered.subarray(5, 1 + buffered.readInt32BE(1)).toString('utf8').replace(/\0$/, ''));
+      passwordsReceived.push(
+        buffered
+          .subarray(5, 1 + buffered.readInt32BE(1))
+          .toString('utf8')
+          .replace(/\0$/, ''),
+      );
       const fields = [
         ['S', 'FATAL'],
         ['V', 'FATAL'],

@@ -40,10 +40,10 @@ function shortLinksOf(body: unknown): ShortLinkAnswer[] {
 }
 
 const noLinkError = (entityId: number) =>
-  forbidden(
-    `amoCRM made no short link for contact ${entityId}: the amoCRM user has no rights to it (or it does not exist)`,
-    { reason: 'AMOCRM_ENTITY_DENIED', entityId },
-  );
+  forbidden(`amoCRM made no short link for contact ${entityId}: the amoCRM user has no rights to it (or it does not exist)`, {
+    reason: 'AMOCRM_ENTITY_DENIED',
+    entityId,
+  });
 
 export class AmoCrmApiAdapter implements AmoCrmGateway {
   private readonly transport: AmoCrmTransport;
@@ -66,7 +66,12 @@ export class AmoCrmApiAdapter implements AmoCrmGateway {
       } catch (error) {
         const failure = mapAmoCrmError(error, 'short_links');
         this.options.log.warn(
-          { items: pending.length, code: failure.error.code, reason: failure.error.details.reason, rejectedItems: failure.itemErrors?.size },
+          {
+            items: pending.length,
+            code: failure.error.code,
+            reason: failure.error.details.reason,
+            rejectedItems: failure.itemErrors?.size,
+          },
           'amoCRM short links failed',
         );
         const named = failure.itemErrors;
@@ -92,7 +97,8 @@ export class AmoCrmApiAdapter implements AmoCrmGateway {
           results[index] = { ok: false, error: noLinkError(item.entityId) };
         }
       }
-      if (next < answer.length) this.options.log.warn({ unmatched: answer.length - next }, 'amoCRM answered short links that match no item');
+      if (next < answer.length)
+        this.options.log.warn({ unmatched: answer.length - next }, 'amoCRM answered short links that match no item');
       pending = [];
     }
     return results.map((result) => result ?? { ok: false, error: upstreamError('amoCRM call failed') });
@@ -104,7 +110,7 @@ export class AmoCrmApiAdapter implements AmoCrmGateway {
     const body = items.map((item) => ({ url: item.url, metadata: { entity_type: item.entityType, entity_id: item.entityId } }));
     let token = await tokens.accessToken();
     let refreshed = false;
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       try {
         return await this.transport.post({ path: AMOCRM_SHORT_LINKS_PATH, bearer: token, body });
       } catch (error) {

@@ -50,10 +50,9 @@ export function mapAmoCrmError(error: unknown, operation: 'short_links' | 'oauth
     const hint = text(problem.hint);
     if (status === 401 && hint === undefined) {
       return {
-        error: upstreamError(
-          'amoCRM rejected the integration (check AMOCRM_CLIENT_ID, AMOCRM_CLIENT_SECRET and AMOCRM_REDIRECT_URI)',
-          { reason: 'AMOCRM_CLIENT_REJECTED' },
-        ),
+        error: upstreamError('amoCRM rejected the integration (check AMOCRM_CLIENT_ID, AMOCRM_CLIENT_SECRET and AMOCRM_REDIRECT_URI)', {
+          reason: 'AMOCRM_CLIENT_REJECTED',
+        }),
       };
     }
     // A used ("revoked"), expired or unknown refresh token or authorization code.

@@ -37,7 +37,10 @@ export class AmoCrmOAuthClient {
       });
     } catch (error) {
       const { error: mapped } = mapAmoCrmError(error, 'oauth');
-      this.options.log.warn({ grantType: grant.grant_type, code: mapped.code, reason: mapped.details.reason }, 'amoCRM token request failed');
+      this.options.log.warn(
+        { grantType: grant.grant_type, code: mapped.code, reason: mapped.details.reason },
+        'amoCRM token request failed',
+      );
       throw mapped;
     }
     const pair = body as Partial<AmoTokenPair>;

@@ -85,7 +85,10 @@ export class AmoCrmTransport {
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      this.options.log.warn({ path, ms: Math.round(performance.now() - startedAt), kind: timedOut ? 'timeout' : 'network' }, 'amoCRM unreachable');
+      this.options.log.warn(
+        { path, ms: Math.round(performance.now() - startedAt), kind: timedOut ? 'timeout' : 'network' },
+        'amoCRM unreachable',
+      );
       throw new AmoTransportError(timedOut ? 'timeout' : 'network', path, { cause: error });
     }
     const ms = Math.round(performance.now() - startedAt);

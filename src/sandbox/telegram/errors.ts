@@ -70,8 +70,7 @@ export const ERROR_TEXTS = {
   inviteLinkRevoked: 'Bad Request: INVITE_HASH_EXPIRED', // unverified
   inviteLinkOfAnotherAdmin: 'Bad Request: CHAT_ADMIN_REQUIRED', // unverified
   // unverified
-  subscriptionLinkNeedsItsMethod:
-    'Bad Request: subscription invite links can be edited only by editChatSubscriptionInviteLink',
+  subscriptionLinkNeedsItsMethod: 'Bad Request: subscription invite links can be edited only by editChatSubscriptionInviteLink',
   notASubscriptionLink: 'Bad Request: the invite link is not a subscription invite link', // unverified
 
   // approveChatJoinRequest / declineChatJoinRequest
@@ -85,10 +84,8 @@ export const ERROR_TEXTS = {
   joinRequestUserIsMember: 'Bad Request: USER_ALREADY_PARTICIPANT',
 
   // [updates]
-  getUpdatesWhileWebhook:
-    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
-  terminatedByOtherGetUpdates:
-    'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+  getUpdatesWhileWebhook: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+  terminatedByOtherGetUpdates: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
   terminatedBySetWebhook: 'Conflict: terminated by setWebhook request',
   webhookUrlInvalid: 'Bad Request: invalid webhook URL specified',
   secretTokenTooLong: 'Bad Request: secret token is too long',

@@ -114,10 +114,7 @@ export class WebhookDelivery {
     });
   }
 
-  private async post(
-    update: QueuedUpdate,
-    signal: AbortSignal,
-  ): Promise<{ ok: true } | { ok: false; error: string; retryAfter: number }> {
+  private async post(update: QueuedUpdate, signal: AbortSignal): Promise<{ ok: true } | { ok: false; error: string; retryAfter: number }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.settings.secretToken) headers['x-telegram-bot-api-secret-token'] = this.settings.secretToken;
     if (this.authorization) headers.authorization = this.authorization;
