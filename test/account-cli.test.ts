@@ -5,7 +5,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Database } from '../src/db/database.ts';
-import { authenticate, hashToken } from '../src/auth/api-tokens.ts';
+import { hashToken } from '../src/auth/api-tokens.ts';
+import { TokenAuthenticator } from '../src/auth/token-authenticator.ts';
+import { createLogger } from '../src/logger.ts';
+
+/** A token looked up in the database, every time (no cache). */
+const authenticate = (db: Database, authorization: string) =>
+  new TokenAuthenticator(db, { ttlMs: 0, log: createLogger('silent') }).authenticate(authorization);
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'inviteql-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

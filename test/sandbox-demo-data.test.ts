@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { ensureSandboxAccount, SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
-import { authenticate, generateTokenSecret } from '../src/auth/api-tokens.ts';
+import { generateTokenSecret } from '../src/auth/api-tokens.ts';
+import { TokenAuthenticator } from '../src/auth/token-authenticator.ts';
+import type { Database } from '../src/db/database.ts';
+import { createLogger } from '../src/logger.ts';
+
+/** A token looked up in the database, every time (no cache). */
+const authenticate = (db: Database, authorization: string) =>
+  new TokenAuthenticator(db, { ttlMs: 0, log: createLogger('silent') }).authenticate(authorization);
 
 let database: TestDatabase;
 beforeAll(async () => {

@@ -16,11 +16,6 @@ export async function issueApiToken(db: Database, input: { accountId: string; na
   return { apiToken, secret };
 }
 
-/** Resolves `Authorization: Bearer <token>` to the caller, or throws UNAUTHENTICATED. */
-export async function authenticate(db: Database, authorization: string | null): Promise<Viewer> {
-  return viewerOfToken(await findTokenByHash(db, bearerTokenHash(authorization)));
-}
-
 /**
  * The hash of the bearer token in an Authorization header; UNAUTHENTICATED when absent or not
  * "Bearer <token>". A token that cannot be one of ours is unknown, without a lookup.
