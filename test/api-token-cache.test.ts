@@ -1,4 +1,4 @@
-import net, { type AddressInfo } from 'node:net';
+import { cuttableProxy } from './support/db-proxy.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -276,7 +276,7 @@ describe.skipIf(
   });
 
   it('notices a listening connection that went silent (no error, no end), and listens again once it answers', async () => {
-    const proxy = await silenceableProxy(t.database.url!);
+    const proxy = await cuttableProxy(t.database.url!);
     const db = await Database.open({ url: proxy.url, poolSize: 2, acquireTimeoutMs: 1000, countStatements: true, listenHeartbeatMs: 200 });
     const { tokens, yoga } = await appWithAuthenticator({ retryDelayMs: 100 }, db);
     try {
@@ -291,44 +291,11 @@ describe.skipIf(
       expect((await counted(token, yoga, db)).statements).toBe(0);
     } finally {
       await tokens.close();
-      proxy.close();
+      await proxy.close();
       await db.close();
     }
   });
 });
-
-/** A TCP proxy to the test database that can drop every byte both ways, as a dead NAT entry does. */
-async function silenceableProxy(databaseUrl: string) {
-  const target = new URL(databaseUrl);
-  let silent = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((downstream) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const [from, to] of [
-      [downstream, upstream],
-      [upstream, downstream],
-    ] as const) {
-      sockets.add(from);
-      from.on('data', (chunk) => silent || to.write(chunk));
-      from.on('close', () => to.destroy());
-      from.on('error', () => {});
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String((server.address() as AddressInfo).port);
-  return {
-    url: url.toString(),
-    silence: (on: boolean) => {
-      silent = on;
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
 
 describe('logs', () => {
   // Runs last.

@@ -1,9 +1,10 @@
 import net, { type AddressInfo } from 'node:net';
 
 /**
- * A TCP proxy to a PostgreSQL database that can be cut: cut() drops every open connection and
- * refuses new ones (as a database that went away does) until restore(); refuseNext(n) refuses only
- * the next n connections.
+ * A TCP proxy to a PostgreSQL database that can fail as networks do: cut() drops every open
+ * connection and refuses new ones (as a database that went away does) until restore();
+ * refuseNext(n) refuses only the next n connections; silence(true) drops every byte both ways
+ * while connections stay open (a dead NAT entry).
  */
 export interface DatabaseProxy {
   url: string;
@@ -12,6 +13,7 @@ export interface DatabaseProxy {
   cut(): void;
   restore(): void;
   refuseNext(connections: number): void;
+  silence(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export async function cuttableProxy(databaseUrl: string): Promise<DatabaseProxy>
   let cut = false;
   let toRefuse = 0;
   let refused = 0;
+  let silent = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((downstream) => {
     if (cut || toRefuse > 0) {
@@ -34,7 +37,7 @@ export async function cuttableProxy(databaseUrl: string): Promise<DatabaseProxy>
       [upstream, downstream],
     ] as const) {
       sockets.add(from);
-      from.pipe(to);
+      from.on('data', (chunk) => silent || to.write(chunk));
       from.on('close', () => {
         sockets.delete(from);
         to.destroy();
@@ -60,6 +63,9 @@ export async function cuttableProxy(databaseUrl: string): Promise<DatabaseProxy>
     },
     refuseNext(connections) {
       toRefuse = connections;
+    },
+    silence(on) {
+      silent = on;
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
