@@ -11,8 +11,14 @@ export function requireFullToken(actor: AccountActor): void {
 /** Rows of the actor's account. */
 export const accountScope = (actor: AccountActor) => ({ accountId: actor.accountId });
 
-/** Rows of the actor's account that its partner scope lets it see: a partner token, its partner's only. */
-export const partnerScope = (actor: AccountActor) => ({
-  accountId: actor.accountId,
-  ...(actor.partnerId !== null ? { partnerId: actor.partnerId } : {}),
-});
+/**
+ * The partner rule, in one place: a partner token sees only its own partner (and that partner's
+ * links); a full token sees the partner it asks for, or every one (null).
+ */
+export const visiblePartnerId = (actor: AccountActor, requested: string | null = null): string | null => actor.partnerId ?? requested;
+
+/** Links of the actor's account that its partner scope lets it see. */
+export const partnerScope = (actor: AccountActor) => {
+  const partnerId = visiblePartnerId(actor);
+  return { accountId: actor.accountId, ...(partnerId !== null ? { partnerId } : {}) };
+};

@@ -1,4 +1,5 @@
 import type { Prisma } from '../generated/prisma/client.ts';
+import { visiblePartnerId } from '../auth/access.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { notFound, validationFailed, type FieldError } from '../errors.ts';
@@ -172,7 +173,7 @@ export async function listInviteLinks(
   listing: InviteLinkListing,
 ) {
   validatePage(listing.page, listing.limit);
-  const partnerId = actor.partnerId ?? listing.partnerId ?? null;
+  const partnerId = visiblePartnerId(actor, listing.partnerId ?? null);
   const and: Prisma.InviteLinkWhereInput[] = [];
   if (listing.name) and.push({ name: { contains: escapeLike(listing.name), mode: 'insensitive' } });
   if (listing.creatorId != null) and.push({ creatorId: BigInt(listing.creatorId) });

@@ -2,19 +2,21 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import { accountScope, requireFullToken } from '../auth/access.ts';
+import { accountScope, requireFullToken, visiblePartnerId } from '../auth/access.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { fieldErrorsOf, partnerTitle } from './input-rules.ts';
 
 type PartnerQuery = { select?: Prisma.PartnerSelect; include?: Prisma.PartnerInclude };
 
 /** The account's partners; a partner token sees its own partner only. */
-export const listPartners = (actor: AccountActor, deps: ServiceDeps, query: PartnerQuery) =>
-  deps.db.prisma.partner.findMany({
+export function listPartners(actor: AccountActor, deps: ServiceDeps, query: PartnerQuery) {
+  const visible = visiblePartnerId(actor);
+  return deps.db.prisma.partner.findMany({
     ...query,
-    where: { ...accountScope(actor), ...(actor.partnerId !== null ? { id: actor.partnerId } : {}) },
+    where: { ...accountScope(actor), ...(visible !== null ? { id: visible } : {}) },
     orderBy: [{ externalId: 'asc' }],
   });
+}
 
 export async function createPartner(
   actor: AccountActor,
@@ -43,7 +45,7 @@ export async function findPartnerByExternalId(actor: AccountActor, deps: Service
     where: { accountId_externalId: { accountId: actor.accountId, externalId } },
     select: { id: true, title: true },
   });
-  if (!partner || (actor.partnerId !== null && actor.partnerId !== partner.id)) {
+  if (!partner || visiblePartnerId(actor, partner.id) !== partner.id) {
     throw notFound(`Partner with external id ${externalId} not found`);
   }
   return partner;
