@@ -10,7 +10,12 @@ const onPostgres = inject('testDatabase').kind === 'postgres';
 const skipOffPostgres = (what: string, reason: string) => skipUnless(onPostgres, what, reason);
 
 /** Emulated long polls: 25 "seconds" of 20 ms, so an idle poll ends quickly and the next one starts. */
-const POLLING = { receiveUpdates: true, telegramPollTimeoutS: 25, telegramTiming: { longPollSecondMs: 20 } } as const;
+const POLLING = {
+  receiveUpdates: true,
+  telegramPollTimeoutS: 25,
+  telegramTiming: { longPollSecondMs: 20 },
+  poller: { backoffBaseMs: 20, backoffMaxMs: 200 },
+} as const;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -102,6 +107,30 @@ describe('the getUpdates poller', () => {
     expect(backoff()).toMatchObject({ code: 'RATE_LIMITED', waitMs: 1000 });
     t.telegram.join(CHANNEL, 31);
     await until(async () => (await storedUsers(t)).length === 1, 'the update after the wait');
+  });
+
+  it('confirms a batch only once it is stored: while storing fails, the offset stays and the update stays queued', async () => {
+    const t = await polling();
+    await until(() => getUpdatesCalls(t).length > 0, 'the first getUpdates');
+    await t.app.db.prisma.$executeRawUnsafe(
+      `CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$`,
+    );
+    await t.app.db.prisma.$executeRawUnsafe(
+      `CREATE TRIGGER refuse_update BEFORE INSERT ON telegram_updates FOR EACH ROW EXECUTE FUNCTION refuse_update()`,
+    );
+    t.telegram.join(CHANNEL, 71);
+    const failures = () => t.logs.filter((line) => line.includes('receiving Telegram updates failed')).length;
+    await until(() => failures() >= 2, 'two failed stores');
+    const [queued] = t.telegram.pendingUpdates();
+    expect(queued).toBeDefined();
+    // Every poll since asked from the same offset, which does not confirm the update.
+    const offsets = getUpdatesCalls(t).map((call) => Number(call.params.offset));
+    expect(offsets.at(-1)).toBeLessThanOrEqual(queued!.update_id);
+    expect(await storedUsers(t)).toEqual([]);
+    await t.app.db.prisma.$executeRawUnsafe(`DROP TRIGGER refuse_update ON telegram_updates`);
+    await until(async () => (await storedUsers(t)).length === 1, 'the update once storing works');
+    await until(() => t.telegram.pendingUpdates().length === 0, 'the confirmation');
+    expect(await storedUsers(t)).toEqual([71]);
   });
 
   it.skipIf(skipOffPostgres('the poller with the database cut', 'it cuts a TCP proxy in front of PostgreSQL (set TEST_DATABASE_URL)'))(

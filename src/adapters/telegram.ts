@@ -168,11 +168,13 @@ export class TelegramBotApiAdapter implements TelegramGateway, TelegramUpdateSou
 
   private readonly pollGraceMs: number;
 
-  private async call<T>(method: string, chatId: number | undefined, run: () => Promise<T>): Promise<T> {
+  private async call<T>(method: string, chatId: number | undefined, run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await run();
     } catch (error) {
       const mapped = mapTelegramError(error, chatId);
+      // The caller stopped it (shutdown): nothing failed.
+      if (signal?.aborted) throw mapped;
       this.options.log.warn(
         { method, chatId, code: mapped.code, telegram: error instanceof TelegramApiError ? error.description : String(error) },
         'telegram call failed',
@@ -357,13 +359,18 @@ export class TelegramBotApiAdapter implements TelegramGateway, TelegramUpdateSou
   }
 
   getUpdates(params: { offset: number; timeoutS: number; allowedUpdates: readonly string[] }, signal?: AbortSignal): Promise<Update[]> {
-    return this.call('getUpdates', undefined, () => {
-      // The client's own deadline: the poll's wait plus a grace, never the 3 s call timeout.
-      const deadline = AbortSignal.timeout(params.timeoutS * 1000 + this.pollGraceMs);
-      return this.polling.api.getUpdates(
-        { offset: params.offset, timeout: params.timeoutS, allowed_updates: [...params.allowedUpdates] },
-        signal ? AbortSignal.any([signal, deadline]) : deadline,
-      );
-    });
+    return this.call(
+      'getUpdates',
+      undefined,
+      () => {
+        // The client's own deadline: the poll's wait plus a grace, never the 3 s call timeout.
+        const deadline = AbortSignal.timeout(params.timeoutS * 1000 + this.pollGraceMs);
+        return this.polling.api.getUpdates(
+          { offset: params.offset, timeout: params.timeoutS, allowed_updates: [...params.allowedUpdates] },
+          signal ? AbortSignal.any([signal, deadline]) : deadline,
+        );
+      },
+      signal,
+    );
   }
 }
