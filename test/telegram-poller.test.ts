@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Database } from '../src/db/database.ts';
 import { TelegramUpdatePoller } from '../src/services/telegram-poller.ts';
+import { registerWebhook } from '../src/services/telegram-webhook.ts';
 import { CHANNEL, createTestApp, type TestApp } from './support/app.ts';
 import { cuttableProxy } from './support/db-proxy.ts';
 import { skipUnless } from './support/skip.ts';
@@ -95,6 +96,17 @@ describe('the getUpdates poller', () => {
     expect(Number(getUpdatesCalls(t)[callsBefore]!.params.offset)).toBe(offset);
     expect(restarted.stored).toBe(2);
     expect(await storedUsers(t)).toEqual([21, 22, 21]);
+  });
+
+  it('deletes a webhook left from an earlier deployment, which would make every getUpdates answer 409', async () => {
+    const t = await createTestApp();
+    cleanups.push(() => t.close());
+    await registerWebhook(t.telegramUpdates, 'http://127.0.0.1:9/telegram/webhook', t.app.telegramWebhookSecret);
+    startPoller(t);
+    await until(() => getUpdatesCalls(t).length > 0, 'the first getUpdates');
+    t.telegram.join(CHANNEL, 81);
+    await until(async () => (await storedUsers(t)).length === 1, 'the update by getUpdates');
+    expect(t.logs.some((line) => line.includes('UPDATES_CONFLICT'))).toBe(false);
   });
 
   it("waits out a 429's retry_after, then stores the updates", async () => {
