@@ -8,7 +8,16 @@ import { cuttableProxy } from './support/db-proxy.ts';
 import { skipUnless } from './support/skip.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
-const skipOffPostgres = (what: string, reason: string) => skipUnless(onPostgres, what, reason);
+const skipCut = skipUnless(
+  onPostgres,
+  'the poller with the database cut',
+  'it cuts a TCP proxy in front of PostgreSQL; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)',
+);
+const skipOnePoller = skipUnless(
+  onPostgres,
+  'the one-poller tests',
+  'they hold pg_try_advisory_lock on dedicated PostgreSQL connections; the embedded PGlite is one process by its folder lock (set TEST_DATABASE_URL)',
+);
 
 /** Emulated long polls: 25 "seconds" of 20 ms, so an idle poll ends quickly and the next one starts. */
 const POLLING = {
@@ -145,7 +154,7 @@ describe('the getUpdates poller', () => {
     expect(await storedUsers(t)).toEqual([71]);
   });
 
-  it.skipIf(skipOffPostgres('the poller with the database cut', 'it cuts a TCP proxy in front of PostgreSQL (set TEST_DATABASE_URL)'))(
+  it.skipIf(skipCut)(
     'does not move its offset past a batch it could not store: the updates are stored once the database is back',
     async () => {
       const t = await createTestApp();
@@ -179,12 +188,7 @@ describe('the getUpdates poller', () => {
 });
 
 describe('exactly one poller per PostgreSQL database', () => {
-  const skip = skipOffPostgres(
-    'the one-poller tests',
-    'they hold pg_try_advisory_lock on dedicated PostgreSQL connections; the embedded PGlite is one process by its folder lock (set TEST_DATABASE_URL)',
-  );
-
-  it.skipIf(skip)('polls in one process only, and another takes over when it stops', async () => {
+  it.skipIf(skipOnePoller)('polls in one process only, and another takes over when it stops', async () => {
     const t = await polling({ poller: { lockRetryMs: 50 } });
     const first = t.telegramPoller!;
     await until(() => first.isPolling && getUpdatesCalls(t).length > 0, 'the first poller');
@@ -204,7 +208,7 @@ describe('exactly one poller per PostgreSQL database', () => {
     expect(await storedUsers(t)).toEqual([41, 42, 43]);
   });
 
-  it.skipIf(skip)('takes over when the holder’s lock connection dies, and stores each update once', async () => {
+  it.skipIf(skipOnePoller)('takes over when the holder’s lock connection dies, and stores each update once', async () => {
     // The first tries again only after 10 s, like a process that died: the second takes over.
     const t = await polling({ poller: { lockRetryMs: 10_000 } });
     const first = t.telegramPoller!;

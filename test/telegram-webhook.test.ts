@@ -10,6 +10,11 @@ import { cuttableProxy, type DatabaseProxy } from './support/db-proxy.ts';
 import { skipUnless } from './support/skip.ts';
 
 const onPostgres = inject('testDatabase').kind === 'postgres';
+const skipCut = skipUnless(
+  onPostgres,
+  'the webhook delivery with the database cut',
+  'it cuts a TCP proxy in front of PostgreSQL; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)',
+);
 
 /** A chat_member update as Telegram shapes it: a user joined the channel. */
 function joinUpdate(updateId: number, userId = 42) {
@@ -163,13 +168,7 @@ describe('webhook delivery from the emulator', () => {
     ]);
   });
 
-  it.skipIf(
-    skipUnless(
-      onPostgres,
-      'the webhook delivery with the database cut',
-      'it cuts a TCP proxy in front of PostgreSQL; the embedded PGlite has no connection to cut (set TEST_DATABASE_URL)',
-    ),
-  )('answers 503 while the database is out, so the emulator delivers again, and the update is stored once', async () => {
+  it.skipIf(skipCut)('answers 503 while the database is out, so the emulator delivers again, and the update is stored once', async () => {
     const t = await createTestApp({ telegramTiming: { webhookRetrySecondMs: 10 } });
     cleanups.push(() => t.close());
     const proxy: DatabaseProxy = await cuttableProxy(t.database.url!);
