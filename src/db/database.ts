@@ -120,6 +120,8 @@ export class Database {
   async openSessionClient(applicationName: string): Promise<pg.Client | null> {
     if (!this.url) return null;
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000, application_name: applicationName });
+    // A dropped connection must not crash the process before the caller listens for it.
+    client.on('error', () => {});
     try {
       await client.connect();
     } catch (error) {
