@@ -3,7 +3,7 @@ import { isSandbox, type Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { openMigratedDatabase } from './db/startup.ts';
 import type { Logger } from './logger.ts';
-import { TelegramBotApiAdapter, type TelegramGateway } from './adapters/telegram.ts';
+import { TelegramBotApiAdapter, type TelegramGateway, type TelegramUpdateSource } from './adapters/telegram.ts';
 import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
@@ -15,6 +15,8 @@ import type { ServiceDeps } from './services/deps.ts';
 import { TokenAuthenticator } from './auth/token-authenticator.ts';
 import { createRequestRateLimiter, type RequestRateLimiter } from './auth/rate-limit.ts';
 import { PendingRevokeReconciler } from './services/pending-revokes.ts';
+import { TelegramUpdatePoller, type TelegramPollerOptions } from './services/telegram-poller.ts';
+import { keepWebhookRegistered, webhookSecretToken } from './services/telegram-webhook.ts';
 
 /** The long-lived parts, built once at start-up by buildApp. */
 export interface App extends ServiceDeps {
@@ -24,6 +26,8 @@ export interface App extends ServiceDeps {
   /** Authenticates requests, reusing recent lookups while it hears of every token change. */
   readonly tokens: TokenAuthenticator;
   readonly rateLimiter: RequestRateLimiter;
+  /** What POST /telegram/webhook requires in X-Telegram-Bot-Api-Secret-Token. */
+  readonly telegramWebhookSecret: string;
 }
 
 /** The amoCRM client credentials an emulator accepts, and its OAuth redirect. */
@@ -41,6 +45,10 @@ export interface AppParts {
   telegramEmulator?: TelegramEmulator;
   /** amoCRM is this emulator (listened and closed with the app) over OAuth with these client credentials. */
   amocrmEmulator?: { emulator: AmoCrmEmulator; client: AmoCrmEmulatorClient };
+  /** false: neither set a webhook nor poll (tests that do not need updates). Default true. */
+  receiveUpdates?: boolean;
+  /** The poller's timings (tests); the poll timeout defaults to TELEGRAM_POLL_TIMEOUT_S. */
+  poller?: Partial<TelegramPollerOptions>;
 }
 
 /** An emulated amoCRM's OAuth state, for tests that exercise the token pair. */
@@ -59,6 +67,10 @@ export interface RunningApp {
   amocrmEmulated?: EmulatedAmoCrm;
   /** Completes revokes whose row update was lost (at start-up, then periodically). */
   pendingRevokes: PendingRevokeReconciler;
+  /** Long-polls getUpdates when no TELEGRAM_WEBHOOK_URL is set (and updates are received). */
+  telegramPoller?: TelegramUpdatePoller;
+  /** The adapter's setWebhook/deleteWebhook/getUpdates. */
+  telegramUpdates: TelegramUpdateSource;
   close(): Promise<void>;
 }
 
@@ -80,17 +92,30 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     closers.unshift(() => tokens.close());
     await tokens.start();
     const rateLimiter = createRequestRateLimiter(db, config.RATE_LIMIT_PER_MINUTE);
-    const app: App = Object.freeze({ config, db, log, telegram: telegram.gateway, amocrm: amocrm?.gateway, tokens, rateLimiter });
+    const telegramWebhookSecret = webhookSecretToken(config.SECRETS_KEY);
+    const app: App = Object.freeze({
+      config,
+      db,
+      log,
+      telegram: telegram.gateway,
+      amocrm: amocrm?.gateway,
+      tokens,
+      rateLimiter,
+      telegramWebhookSecret,
+    });
     const pendingRevokes = new PendingRevokeReconciler({ db, telegram: telegram.gateway, log });
     // Closed before the Telegram adapter and the database it uses.
     closers.unshift(() => pendingRevokes.close());
     pendingRevokes.start();
+    const telegramPoller = parts.receiveUpdates === false ? undefined : receiveUpdates(config, app, telegram.gateway, parts, closers);
     return {
       app,
       sandboxToken,
       telegramEmulator: telegram.emulator,
       amocrmEmulated: amocrm?.emulated,
       pendingRevokes,
+      telegramPoller,
+      telegramUpdates: telegram.gateway,
       close: async () => {
         for (const close of closers) await close();
       },
@@ -99,6 +124,30 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     for (const close of closers) await close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Updates reach the server through the webhook (setWebhook with the secret, kept trying in the
+ * background until Telegram accepts it) or, without TELEGRAM_WEBHOOK_URL, through the poller.
+ */
+function receiveUpdates(config: Config, app: App, source: TelegramBotApiAdapter, parts: AppParts, closers: Closers) {
+  const webhookUrl = config.TELEGRAM_WEBHOOK_URL;
+  if (webhookUrl) {
+    const shutdown = new AbortController();
+    const registering = keepWebhookRegistered({ source, log: app.log }, webhookUrl, app.telegramWebhookSecret, shutdown.signal);
+    closers.unshift(async () => {
+      shutdown.abort();
+      await registering;
+    });
+    return undefined;
+  }
+  const poller = new TelegramUpdatePoller(
+    { db: app.db, source, log: app.log },
+    { pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S, ...parts.poller },
+  );
+  closers.unshift(() => poller.close());
+  poller.start();
+  return poller;
 }
 
 /** Opens and migrates the database; a problem the operator must fix is a one-line DatabaseStartupError. */

@@ -33,6 +33,10 @@ const configSchema = z
     TELEGRAM_MAX_RETRY_AFTER_S: integer(5, 0, 60),
     /** A create unanswered after TELEGRAM_TIMEOUT_MS fails for the client, but its answer is awaited this long, to revoke the link it made. */
     TELEGRAM_CREATE_ANSWER_WAIT_MS: integer(60_000, 1000, 600_000),
+    /** Set: Telegram delivers updates here (setWebhook at start-up); unset: the server long-polls getUpdates. */
+    TELEGRAM_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /** How long one getUpdates long poll waits on Telegram's side. */
+    TELEGRAM_POLL_TIMEOUT_S: integer(25, 1, 50),
     SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 120_000),
     /** node:http limits (src/http/node-server.ts): a whole request, its headers, an idle keep-alive connection, open connections. */
     HTTP_REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),
@@ -94,6 +98,16 @@ const configSchema = z
     GRAPHQL_MAX_COST: integer(5000, 100, 1_000_000),
   })
   .superRefine(amoCrmRules)
+  .superRefine((env, ctx) => {
+    // Every process must derive the same webhook secret, or each start locks the others out.
+    if (env.TELEGRAM_WEBHOOK_URL !== undefined && env.TELEGRAM_BOT_TOKEN !== undefined && env.SECRETS_KEY === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SECRETS_KEY'],
+        message: 'required with TELEGRAM_WEBHOOK_URL: the webhook secret token is derived from it (openssl rand -base64 32)',
+      });
+    }
+  })
   .superRefine((env, ctx) => {
     // node:http refuses headers a longer deadline than the whole request.
     if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {

@@ -32,6 +32,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ SANDBOX_TOKEN: token }).SANDBOX_TOKEN).toBe(token);
   });
 
+  it('takes a webhook URL, and needs SECRETS_KEY with it outside sandbox mode (the secret token derives from it)', () => {
+    expect(() => loadConfig({ TELEGRAM_WEBHOOK_URL: 'not a url' })).toThrow(/^Invalid configuration: TELEGRAM_WEBHOOK_URL=/);
+    const real = { TELEGRAM_BOT_TOKEN: '123:abc', TELEGRAM_WEBHOOK_URL: 'https://bot.example:8443/telegram/webhook' };
+    expect(() => loadConfig(real)).toThrow(/^Invalid configuration: SECRETS_KEY=\[redacted\]: required with TELEGRAM_WEBHOOK_URL/);
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ ...real, SECRETS_KEY: key }).TELEGRAM_WEBHOOK_URL).toBe(real.TELEGRAM_WEBHOOK_URL);
+    expect(loadConfig({ TELEGRAM_WEBHOOK_URL: 'http://127.0.0.1:4000/telegram/webhook' }).TELEGRAM_WEBHOOK_URL).toBeDefined();
+    expect(loadConfig({}).TELEGRAM_POLL_TIMEOUT_S).toBe(25);
+  });
+
   it('turns the API token cache off with API_TOKEN_CACHE_TTL_MS=0', () => {
     expect(loadConfig({ API_TOKEN_CACHE_TTL_MS: '0' }).API_TOKEN_CACHE_TTL_MS).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bot, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
-import type { ChatInviteLink } from 'node-telegram-bot-api/types';
+import type { ChatInviteLink, Update } from 'node-telegram-bot-api/types';
 import type { Logger } from '../logger.ts';
 import { AppError, conflict, forbidden, rateLimited, upstreamError, validationFailed, badRequest } from '../errors.ts';
 
@@ -50,6 +50,17 @@ export interface TelegramGateway {
   revokeInviteLink(chatId: number, inviteLink: string): Promise<TelegramInviteLink>;
 }
 
+/** Receiving updates (src/services/telegram-poller.ts, the webhook set-up in src/app.ts). */
+export interface TelegramUpdateSource {
+  setWebhook(params: { url: string; secretToken: string; allowedUpdates: readonly string[] }): Promise<void>;
+  deleteWebhook(): Promise<void>;
+  /**
+   * One long poll over a client of its own, whose timeout outlasts the poll (the adapter's call
+   * timeout would abort it); never retried here: the poller backs off. signal aborts it.
+   */
+  getUpdates(params: { offset: number; timeoutS: number; allowedUpdates: readonly string[] }, signal?: AbortSignal): Promise<Update[]>;
+}
+
 export interface TelegramAdapterOptions {
   token: string;
   apiRoot: string;
@@ -64,6 +75,8 @@ export interface TelegramAdapterOptions {
    * long: a link Telegram made after all is revoked, so none is left live and unknown.
    */
   createAnswerWaitMs: number;
+  /** The polling client's timeout beyond a long poll's own wait. */
+  pollGraceMs?: number;
   log: Logger;
 }
 
@@ -78,7 +91,7 @@ const CONSTRAINT_FIELDS: [RegExp, string, string][] = [
 ];
 
 /** The one place that turns a Telegram failure into a contract error. */
-export function mapTelegramError(error: unknown, chatId: number): AppError {
+export function mapTelegramError(error: unknown, chatId?: number): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof TelegramApiError) {
     const { errorCode, description } = error;
@@ -86,6 +99,8 @@ export function mapTelegramError(error: unknown, chatId: number): AppError {
     if (errorCode === 401 || errorCode === 404) {
       return upstreamError('Telegram rejected the helper bot token', { reason: 'BOT_TOKEN_INVALID' });
     }
+    // getUpdates while a webhook is set, or while another process polls.
+    if (errorCode === 409) return conflict(`Telegram refused to hand out updates: ${description}`, { reason: 'UPDATES_CONFLICT' });
     if (errorCode >= 500) return upstreamError(`Telegram failed: ${description}`);
     if (/not a member|was kicked|chat not found|bot is not a participant/i.test(description)) {
       return conflict(`The helper bot is not added to channel ${chatId}`, { reason: 'BOT_NOT_IN_CHANNEL', channelId: chatId });
@@ -106,6 +121,7 @@ export function mapTelegramError(error: unknown, chatId: number): AppError {
 }
 
 const DEFAULT_MAX_RETRY_AFTER_MS = 5000;
+const DEFAULT_POLL_GRACE_MS = 10_000;
 
 const unixTime = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
@@ -123,9 +139,10 @@ function toInviteLink(link: ChatInviteLink): TelegramInviteLink {
   };
 }
 
-export class TelegramBotApiAdapter implements TelegramGateway {
+export class TelegramBotApiAdapter implements TelegramGateway, TelegramUpdateSource {
   private readonly retrying: Bot;
   private readonly creating: Bot;
+  private readonly polling: Bot;
   private botId: Promise<number> | undefined;
   /** Creates that timed out for the client and whose answer is still awaited, to revoke their link. */
   private readonly lateCreates = new Map<Promise<unknown>, { method: string; chatId: number }>();
@@ -145,13 +162,19 @@ export class TelegramBotApiAdapter implements TelegramGateway {
     this.retrying = new Bot(options.token, { ...transport, maxRetries: options.maxRetries });
     // Never retried (it could make a second link), and waited for past timeoutMs: see createOnce.
     this.creating = new Bot(options.token, { ...transport, timeoutMs: options.createAnswerWaitMs, maxRetries: 0 });
+    this.pollGraceMs = options.pollGraceMs ?? DEFAULT_POLL_GRACE_MS;
+    this.polling = new Bot(options.token, { apiRoot: options.apiRoot, timeoutMs: 0, maxRetries: 0, maxRetryAfterMs: 1 });
   }
 
-  private async call<T>(method: string, chatId: number, run: () => Promise<T>): Promise<T> {
+  private readonly pollGraceMs: number;
+
+  private async call<T>(method: string, chatId: number | undefined, run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await run();
     } catch (error) {
       const mapped = mapTelegramError(error, chatId);
+      // The caller stopped it (shutdown): nothing failed.
+      if (signal?.aborted) throw mapped;
       this.options.log.warn(
         { method, chatId, code: mapped.code, telegram: error instanceof TelegramApiError ? error.description : String(error) },
         'telegram call failed',
@@ -316,6 +339,38 @@ export class TelegramBotApiAdapter implements TelegramGateway {
   revokeInviteLink(chatId: number, inviteLink: string) {
     return this.call('revokeChatInviteLink', chatId, async () =>
       toInviteLink(await this.retrying.api.revokeChatInviteLink({ chat_id: chatId, invite_link: inviteLink })),
+    );
+  }
+
+  setWebhook(params: { url: string; secretToken: string; allowedUpdates: readonly string[] }): Promise<void> {
+    return this.call('setWebhook', undefined, async () => {
+      await this.retrying.api.setWebhook({
+        url: params.url,
+        secret_token: params.secretToken,
+        allowed_updates: [...params.allowedUpdates],
+      });
+    });
+  }
+
+  deleteWebhook(): Promise<void> {
+    return this.call('deleteWebhook', undefined, async () => {
+      await this.retrying.api.deleteWebhook({});
+    });
+  }
+
+  getUpdates(params: { offset: number; timeoutS: number; allowedUpdates: readonly string[] }, signal?: AbortSignal): Promise<Update[]> {
+    return this.call(
+      'getUpdates',
+      undefined,
+      () => {
+        // The client's own deadline: the poll's wait plus a grace, never the 3 s call timeout.
+        const deadline = AbortSignal.timeout(params.timeoutS * 1000 + this.pollGraceMs);
+        return this.polling.api.getUpdates(
+          { offset: params.offset, timeout: params.timeoutS, allowed_updates: [...params.allowedUpdates] },
+          signal ? AbortSignal.any([signal, deadline]) : deadline,
+        );
+      },
+      signal,
     );
   }
 }

@@ -46,6 +46,7 @@ export class Database {
     /** The PostgreSQL pool, for the few libraries that speak `pg` themselves (null on PGlite). */
     readonly pgPool: pg.Pool | null,
     private readonly listenDriver: ListenDriver,
+    private readonly url: string | null = null,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -79,7 +80,7 @@ export class Database {
       adapter: factory,
       log: options.countStatements ? [{ emit: 'event', level: 'query' }] : [],
     });
-    const database = new Database(prisma, kind, factory, closeDriver, pgPool, listenDriver);
+    const database = new Database(prisma, kind, factory, closeDriver, pgPool, listenDriver, options.url ?? null);
     if (options.countStatements) {
       prisma.$on('query' as never, () => {
         database.statementCount++;
@@ -110,6 +111,24 @@ export class Database {
    */
   listen(channel: string, handlers: ListenHandlers): Promise<Unlisten> {
     return this.listenDriver(channel, handlers);
+  }
+
+  /**
+   * A PostgreSQL connection of its own, outside the pool, for session state such as an advisory
+   * lock (a pooled connection goes to whatever query comes next); null on PGlite. The caller ends it.
+   */
+  async openSessionClient(applicationName: string): Promise<pg.Client | null> {
+    if (!this.url) return null;
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000, application_name: applicationName });
+    // A dropped connection must not crash the process before the caller listens for it.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    return client;
   }
 
   async ping(): Promise<void> {

@@ -9,6 +9,7 @@ import { buildSchema } from '../schema/index.ts';
 import { createRequestAuthenticator, type RequestAuthenticator } from './authenticate.ts';
 import { createGraphqlServer, type GraphqlServer } from './graphql.ts';
 import { readPartnerManifest } from './persisted-operations.ts';
+import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from './telegram-webhook.ts';
 
 export interface ServerOptions {
   /** Pre-filled in GraphiQL's headers (sandbox mode only). */
@@ -95,6 +96,7 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   });
   // Partners fetch the operations they may run.
   edge.get('/operations/partner.json', (c) => c.json(manifest));
+  edge.post(TELEGRAM_WEBHOOK_PATH, telegramWebhook(app));
   edge.all('/graphql', (c) => graphql.fetch(c.req.raw, { requestId: c.get('requestId') }));
 
   edge.notFound(() => new Response(null, { status: 404 }));

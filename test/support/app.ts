@@ -3,7 +3,8 @@ import { buildApp, type App, type RunningApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createServer, type InviteqlServer } from '../../src/http/server.ts';
-import { SANDBOX_CHATS, TelegramEmulator } from '../../src/sandbox/telegram-emulator.ts';
+import { SANDBOX_CHATS, TelegramEmulator, type TelegramEmulatorTiming } from '../../src/sandbox/telegram-emulator.ts';
+import type { TelegramPollerOptions } from '../../src/services/telegram-poller.ts';
 import { createAccount } from '../../src/services/accounts.ts';
 import { DEMO_CHAT_IDS } from '../../src/sandbox/demo-data.ts';
 import { AmoCrmEmulator, type AmoCrmEmulatorOptions, type AmoTokenPair } from '../../src/sandbox/amocrm-emulator.ts';
@@ -34,6 +35,9 @@ export interface TestApp {
   amocrmInitialPair: AmoTokenPair;
   /** The app's pending-revoke reconciler (runOnce to complete revokes now). */
   pendingRevokes: RunningApp['pendingRevokes'];
+  /** Running only with receiveUpdates and no telegramWebhookUrl. */
+  telegramPoller: RunningApp['telegramPoller'];
+  telegramUpdates: RunningApp['telegramUpdates'];
   /** Every log line written, for asserting what reaches the logs. */
   logs: string[];
   createAccount(name?: string): Promise<{ accountId: string; token: string }>;
@@ -58,6 +62,14 @@ export interface TestAppOptions {
   telegramMaxRetries?: number;
   /** TELEGRAM_MAX_RETRY_AFTER_S: the longest 429 wait the adapter sits out. */
   telegramMaxRetryAfterS?: number;
+  /** Receive Telegram updates (poll, or with telegramWebhookUrl the webhook); off by default. */
+  receiveUpdates?: boolean;
+  /** TELEGRAM_WEBHOOK_URL (implies receiveUpdates). */
+  telegramWebhookUrl?: string;
+  /** TELEGRAM_POLL_TIMEOUT_S (the emulator's seconds are telegramTiming.longPollSecondMs long). */
+  telegramPollTimeoutS?: number;
+  poller?: Partial<TelegramPollerOptions>;
+  telegramTiming?: TelegramEmulatorTiming;
   amocrm?: {
     /** The adapter's limit; default 6/s, under the emulator's 7/s. */
     rateLimitPerSecond?: number;
@@ -71,7 +83,12 @@ export interface TestAppOptions {
 /** The server in-process (its fetch) on this file's own database and real Telegram and amoCRM emulators. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const telegram = new TelegramEmulator({ botToken: BOT_TOKEN, botUsername: 'inviteql_test_bot', chats: SANDBOX_CHATS });
+  const telegram = new TelegramEmulator({
+    botToken: BOT_TOKEN,
+    botUsername: 'inviteql_test_bot',
+    chats: SANDBOX_CHATS,
+    timing: options.telegramTiming,
+  });
   const logs: string[] = [];
   const log = createLogger(
     'debug',
@@ -97,11 +114,15 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     // Generous: the emulator shares this process's event loop with PGlite, and a loaded machine is slow.
     AMOCRM_TIMEOUT_MS: setting(options.amocrm?.timeoutMs, 30_000),
     SECRETS_KEY: randomSecretsKey(),
+    TELEGRAM_WEBHOOK_URL: options.telegramWebhookUrl,
+    TELEGRAM_POLL_TIMEOUT_S: setting(options.telegramPollTimeoutS, 25),
   });
   const emulatorOptions = options.amocrm?.emulator;
   const amocrm = new AmoCrmEmulator(emulatorOptions);
   const running = await buildApp(config, log, {
     db: database.db,
+    receiveUpdates: options.receiveUpdates === true || options.telegramWebhookUrl !== undefined,
+    poller: options.poller,
     telegramEmulator: telegram,
     amocrmEmulator: {
       emulator: amocrm,
@@ -126,6 +147,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     secretsKey: amocrmEmulated.secretsKey,
     amocrmInitialPair: amocrmEmulated.initialPair,
     pendingRevokes: running.pendingRevokes,
+    telegramPoller: running.telegramPoller,
+    telegramUpdates: running.telegramUpdates,
     logs,
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
