@@ -382,8 +382,8 @@ describe('sandbox mode', () => {
     const running = await buildApp(loadConfig({ DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }), t.app.log.child({ sandbox: true }));
     try {
       expect(running.app.amocrm).toBeDefined();
-      const yoga = createServer(running.app);
-      const response = await yoga.fetch('http://inviteql.test/graphql', {
+      const server = createServer(running.app);
+      const response = await server.fetch('http://inviteql.test/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${running.sandboxToken}` },
         body: JSON.stringify({ query: CREATE, variables: { input: [{ url: 'https://t.me/+sandbox', entityId: 42 }] } }),

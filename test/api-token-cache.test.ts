@@ -24,7 +24,7 @@ afterAll(() => t.close());
 /** Runs nothing against the database itself: its statements are the token lookup's. */
 const TYPENAME = '{ __typename }';
 
-async function request(token: string, query = TYPENAME, server: InviteqlServer = t.yoga) {
+async function request(token: string, query = TYPENAME, server: InviteqlServer = t.server) {
   const response = await server.fetch('http://inviteql.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -34,19 +34,19 @@ async function request(token: string, query = TYPENAME, server: InviteqlServer =
 }
 
 /** The response and the SQL statements the App's Database ran for it. */
-async function counted(token: string, server: InviteqlServer = t.yoga, db: Database = t.app.db) {
+async function counted(token: string, server: InviteqlServer = t.server, db: Database = t.app.db) {
   const before = db.statementCount;
   const response = await request(token, TYPENAME, server);
   return { response, statements: db.statementCount - before };
 }
 
-async function newToken(name: string, server: InviteqlServer = t.yoga) {
+async function newToken(name: string, server: InviteqlServer = t.server) {
   const created = await request(owner.token, `mutation { createApiToken(name: "${name}") { token apiToken { id } } }`, server);
   expect(created.errors).toBeUndefined();
   return { token: created.data.createApiToken.token as string, id: created.data.createApiToken.apiToken.id as string };
 }
 
-const revoke = (id: string, server: InviteqlServer = t.yoga) =>
+const revoke = (id: string, server: InviteqlServer = t.server) =>
   request(owner.token, `mutation { revokeApiToken(id: "${id}") { revokedAt } }`, server);
 
 const expectRejected = (response: Awaited<ReturnType<typeof request>>, message: RegExp) => {
@@ -62,7 +62,7 @@ async function appWithAuthenticator(options: Partial<TokenAuthenticatorOptions>,
   const tokens = new TokenAuthenticator(db, { ttlMs: 60_000, log: t.app.log, ...options });
   await tokens.start();
   const app: App = Object.freeze({ ...t.app, db, tokens });
-  return { tokens, yoga: createServer(app) };
+  return { tokens, server: createServer(app) };
 }
 
 async function withTriggerDisabled(work: () => Promise<void>) {
@@ -136,36 +136,36 @@ describe('the API token cache', () => {
   });
 
   it('forgets an entry after the TTL', async () => {
-    const { tokens, yoga } = await appWithAuthenticator({ ttlMs: 50 });
+    const { tokens, server } = await appWithAuthenticator({ ttlMs: 50 });
     try {
       const { token } = await newToken('short-lived');
-      await request(token, TYPENAME, yoga);
-      expect((await counted(token, yoga)).statements).toBe(0);
+      await request(token, TYPENAME, server);
+      expect((await counted(token, server)).statements).toBe(0);
       await sleep(60);
-      expect((await counted(token, yoga)).statements).toBe(1);
+      expect((await counted(token, server)).statements).toBe(1);
     } finally {
       await tokens.close();
     }
   });
 
   it('keeps at most maxEntries tokens, forgetting the oldest', async () => {
-    const { tokens, yoga } = await appWithAuthenticator({ maxEntries: 2 });
+    const { tokens, server } = await appWithAuthenticator({ maxEntries: 2 });
     try {
       const [a, b, c] = [await newToken('a'), await newToken('b'), await newToken('c')];
-      for (const { token } of [a, b, c]) await request(token, TYPENAME, yoga);
-      expect((await counted(c.token, yoga)).statements).toBe(0);
-      expect((await counted(b.token, yoga)).statements).toBe(0);
-      expect((await counted(a.token, yoga)).statements).toBe(1);
+      for (const { token } of [a, b, c]) await request(token, TYPENAME, server);
+      expect((await counted(c.token, server)).statements).toBe(0);
+      expect((await counted(b.token, server)).statements).toBe(0);
+      expect((await counted(a.token, server)).statements).toBe(1);
     } finally {
       await tokens.close();
     }
   });
 
   it('with API_TOKEN_CACHE_TTL_MS=0 looks every token up and does not listen', async () => {
-    const { tokens, yoga } = await appWithAuthenticator({ ttlMs: 0 });
+    const { tokens, server } = await appWithAuthenticator({ ttlMs: 0 });
     try {
       expect(tokens.listening).toBe(false);
-      for (let i = 0; i < 3; i++) expect((await counted(owner.token, yoga)).statements).toBe(1);
+      for (let i = 0; i < 3; i++) expect((await counted(owner.token, server)).statements).toBe(1);
     } finally {
       await tokens.close();
     }
@@ -191,12 +191,12 @@ describe.skipIf(
   /** A second server process: its own Database (own pool and listener) over the same database. */
   async function secondInstance() {
     const db = await Database.open({ url: t.database.url!, poolSize: 2, countStatements: true });
-    const { tokens, yoga } = await appWithAuthenticator({}, db);
+    const { tokens, server } = await appWithAuthenticator({}, db);
     const close = async () => {
       await tokens.close();
       await db.close();
     };
-    return { tokens, yoga, db, close };
+    return { tokens, server, db, close };
   }
 
   async function sql(text: string, values: unknown[] = []) {
@@ -216,8 +216,8 @@ describe.skipIf(
       const { token, id } = await newToken('revoked elsewhere');
       await request(token);
       expect((await counted(token)).statements).toBe(0);
-      expect((await revoke(id, other.yoga)).errors).toBeUndefined();
-      expectRejected(await request(token, TYPENAME, other.yoga), /revoked/i);
+      expect((await revoke(id, other.server)).errors).toBeUndefined();
+      expectRejected(await request(token, TYPENAME, other.server), /revoked/i);
       await expect.poll(rejectedBy(token), { timeout: 2000 }).toBe(true);
       expect(t.app.tokens.listening).toBe(true);
       expectRejected(await request(token), /revoked/i);
@@ -230,12 +230,12 @@ describe.skipIf(
     const other = await secondInstance();
     try {
       const { token, id } = await newToken('revoked by an operator');
-      for (const yoga of [t.yoga, other.yoga]) await request(token, TYPENAME, yoga);
+      for (const server of [t.server, other.server]) await request(token, TYPENAME, server);
       expect((await counted(token)).statements).toBe(0);
-      expect((await counted(token, other.yoga, other.db)).statements).toBe(0);
+      expect((await counted(token, other.server, other.db)).statements).toBe(0);
       await sql('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [id]);
       await expect.poll(rejectedBy(token), { timeout: 2000 }).toBe(true);
-      await expect.poll(rejectedBy(token, other.yoga), { timeout: 2000 }).toBe(true);
+      await expect.poll(rejectedBy(token, other.server), { timeout: 2000 }).toBe(true);
     } finally {
       await other.close();
     }
@@ -243,13 +243,13 @@ describe.skipIf(
 
   it('while its listener is down a server looks every token up, and it listens again afterwards', async () => {
     // Slow to come back, so the test sees the server while it is down.
-    const { tokens, yoga } = await appWithAuthenticator({ retryDelayMs: 1500 });
+    const { tokens, server } = await appWithAuthenticator({ retryDelayMs: 1500 });
     try {
       await withTriggerDisabled(async () => {
         const kept = await newToken('kept');
         const revoked = await newToken('revoked while down');
-        for (const { token } of [kept, revoked]) await request(token, TYPENAME, yoga);
-        expect((await counted(kept.token, yoga)).statements).toBe(0);
+        for (const { token } of [kept, revoked]) await request(token, TYPENAME, server);
+        expect((await counted(kept.token, server)).statements).toBe(0);
 
         const terminated = await sql(
           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`,
@@ -258,16 +258,16 @@ describe.skipIf(
         await expect.poll(() => !tokens.listening, { timeout: 2000 }).toBe(true);
         // No notification can tell it (the trigger is off, the listener gone): only a lookup can.
         await sql('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [revoked.id]);
-        expectRejected(await request(revoked.token, TYPENAME, yoga), /revoked/i);
-        expect((await counted(kept.token, yoga)).statements).toBe(1);
-        expect((await counted(kept.token, yoga)).statements).toBe(1);
+        expectRejected(await request(revoked.token, TYPENAME, server), /revoked/i);
+        expect((await counted(kept.token, server)).statements).toBe(1);
+        expect((await counted(kept.token, server)).statements).toBe(1);
         expect(tokens.listening).toBe(false);
       });
       await expect.poll(() => tokens.listening, { timeout: 10_000 }).toBe(true);
       await expect.poll(() => t.app.tokens.listening, { timeout: 10_000 }).toBe(true);
       const { token } = await newToken('after reconnecting');
-      await request(token, TYPENAME, yoga);
-      expect((await counted(token, yoga)).statements).toBe(0);
+      await request(token, TYPENAME, server);
+      expect((await counted(token, server)).statements).toBe(0);
       const lines = t.logs.map((line) => JSON.parse(line));
       expect(lines.some((line) => line.level === 40 && /lost the API token change listener/.test(line.msg))).toBe(true);
     } finally {
@@ -278,17 +278,17 @@ describe.skipIf(
   it('notices a listening connection that went silent (no error, no end), and listens again once it answers', async () => {
     const proxy = await cuttableProxy(t.database.url!);
     const db = await Database.open({ url: proxy.url, poolSize: 2, acquireTimeoutMs: 1000, countStatements: true, listenHeartbeatMs: 200 });
-    const { tokens, yoga } = await appWithAuthenticator({ retryDelayMs: 100 }, db);
+    const { tokens, server } = await appWithAuthenticator({ retryDelayMs: 100 }, db);
     try {
       const { token } = await newToken('behind a proxy');
-      await request(token, TYPENAME, yoga);
-      expect((await counted(token, yoga, db)).statements).toBe(0);
+      await request(token, TYPENAME, server);
+      expect((await counted(token, server, db)).statements).toBe(0);
       proxy.silence(true);
       await expect.poll(() => !tokens.listening, { timeout: 2000 }).toBe(true);
       proxy.silence(false);
       await expect.poll(() => tokens.listening, { timeout: 10_000 }).toBe(true);
-      expect((await counted(token, yoga, db)).statements).toBe(1);
-      expect((await counted(token, yoga, db)).statements).toBe(0);
+      expect((await counted(token, server, db)).statements).toBe(1);
+      expect((await counted(token, server, db)).statements).toBe(0);
     } finally {
       await tokens.close();
       await proxy.close();

@@ -25,7 +25,7 @@ describe('authentication', () => {
   });
 
   const withAuthorization = async (header: string) => {
-    const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+    const response = await t.server.fetch('http://inviteql.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: header },
       body: JSON.stringify({ query: CHANNELS }),
@@ -116,9 +116,9 @@ describe('tenancy', () => {
 
 describe('request ids', () => {
   it('echoes a given x-request-id and makes one otherwise', async () => {
-    const given = await t.yoga.fetch('http://inviteql.test/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    const given = await t.server.fetch('http://inviteql.test/healthz', { headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers.get('x-request-id')).toBe('abc-123');
-    const made = await t.yoga.fetch('http://inviteql.test/healthz');
+    const made = await t.server.fetch('http://inviteql.test/healthz');
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 

@@ -29,7 +29,7 @@ afterAll(() => t.close());
 const logsAt = (level: number) =>
   t.logs.map((line) => JSON.parse(line) as { level: number; msg?: string }).filter((line) => line.level === level);
 
-async function post(body: string, token = owner.token, server: InviteqlServer = t.yoga) {
+async function post(body: string, token = owner.token, server: InviteqlServer = t.server) {
   const response = await server.fetch('http://inviteql.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },

@@ -27,8 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const page = async (yoga = createServer(t.app, { graphiqlToken: sandboxToken })) => {
-  const response = await yoga.fetch('http://inviteql.test/graphql', { headers: { accept: 'text/html' } });
+const page = async (server = createServer(t.app, { graphiqlToken: sandboxToken })) => {
+  const response = await server.fetch('http://inviteql.test/graphql', { headers: { accept: 'text/html' } });
   return { status: response.status, type: response.headers.get('content-type'), html: await response.text() };
 };
 

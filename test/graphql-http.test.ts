@@ -18,7 +18,7 @@ describe('GraphQL over HTTP audit (graphql-http serverAudits)', () => {
     fetchFn: (input: RequestInfo | URL, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
       headers.set('authorization', `Bearer ${token}`);
-      return t.yoga.fetch(input as string, { ...init, headers });
+      return t.server.fetch(input as string, { ...init, headers });
     },
   });
 

@@ -14,7 +14,7 @@ const QUERY = JSON.stringify({ query: '{ channels { id } }' });
 
 describe('a POST body that is not JSON', () => {
   const post = (headers: Record<string, string>, body: BodyInit = QUERY) =>
-    t.yoga.fetch('http://inviteql.test/graphql', { method: 'POST', headers: { authorization: `Bearer ${token}`, ...headers }, body });
+    t.server.fetch('http://inviteql.test/graphql', { method: 'POST', headers: { authorization: `Bearer ${token}`, ...headers }, body });
 
   it.each([
     ['application/x-www-form-urlencoded', 'what curl -d sends without -H'],
@@ -49,7 +49,7 @@ describe('a POST body that is not JSON', () => {
 
 describe('errors yoga raises without a code', () => {
   const postJson = (body: unknown) =>
-    t.yoga.fetch('http://inviteql.test/graphql', {
+    t.server.fetch('http://inviteql.test/graphql', {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -68,7 +68,7 @@ describe('errors yoga raises without a code', () => {
   });
 
   it('get BAD_REQUEST / CSRF_HEADER_REQUIRED for a GET that carries neither Authorization nor x-graphql-yoga-csrf (HTTP 403), saying what to send', async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', {
+    const response = await t.server.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', {
       headers: { accept: 'application/json' },
     });
     expect(response.status).toBe(403);
@@ -80,7 +80,7 @@ describe('errors yoga raises without a code', () => {
 
 describe('the root path', () => {
   it('redirects to GraphiQL at /graphql', async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/', { headers: { accept: 'text/html' }, redirect: 'manual' });
+    const response = await t.server.fetch('http://inviteql.test/', { headers: { accept: 'text/html' }, redirect: 'manual' });
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toBe('/graphql');
   });

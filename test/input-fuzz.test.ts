@@ -458,7 +458,7 @@ describe('text PostgreSQL cannot store', () => {
 describe('seeded input fuzzing', () => {
   it(`answers ${REQUESTS} fuzzed requests (seed ${SEED.toString(16)}) without an error of ours, refusing unstorable text before Telegram`, async () => {
     // One token sends every request: the per-token rate limit is not what this test is about.
-    const yoga = createServer({ ...t.app, rateLimiter: createRequestRateLimiter(t.app.db, 0) });
+    const server = createServer({ ...t.app, rateLimiter: createRequestRateLimiter(t.app.db, 0) });
     const failures: string[] = [];
     const tally = { targeted: 0, refusedAsValidation: 0, succeeded: 0, created: 0 };
     const byKind = new Map<string, number>();
@@ -469,7 +469,7 @@ describe('seeded input fuzzing', () => {
       const { variables, target, poisoned: isPoisoned } = plan(operation);
       const callsBefore = t.telegram.calls.length;
       const liveBefore = operation.creates ? liveLinks() : 0;
-      const response = await yoga.fetch('http://inviteql.test/graphql', {
+      const response = await server.fetch('http://inviteql.test/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: operation.query, variables }),

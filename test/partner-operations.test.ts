@@ -22,7 +22,7 @@ const idOf = (operationName: string) => {
   return entry[0];
 };
 
-async function post(token: string, body: Record<string, unknown>, server = t.yoga) {
+async function post(token: string, body: Record<string, unknown>, server = t.server) {
   const response = await server.fetch('http://inviteql.test/graphql', {
     method: 'POST',
     headers: {
@@ -67,7 +67,7 @@ describe('partner persisted operations', () => {
   });
 
   it('serves the manifest at GET /operations/partner.json', async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/operations/partner.json');
+    const response = await t.server.fetch('http://inviteql.test/operations/partner.json');
     expect(await response.json()).toEqual(manifest);
   });
 
@@ -91,7 +91,7 @@ describe('partner persisted operations', () => {
     const one = await post(partnerToken, { documentId: idOf('PartnerInviteLink'), variables: { id: link.id, channelId: CHANNEL } });
     expect(one.body.data.inviteLink).toMatchObject({ id: link.id, name: 'from agency', channelId: CHANNEL });
 
-    const viaGet = await t.yoga.fetch(
+    const viaGet = await t.server.fetch(
       `http://inviteql.test/graphql?documentId=${encodeURIComponent(idOf('PartnerInviteLink'))}&variables=${encodeURIComponent(JSON.stringify({ id: link.id, channelId: CHANNEL }))}`,
       { headers: { authorization: `Bearer ${partnerToken}`, accept: 'application/json' } },
     );
@@ -161,7 +161,7 @@ describe('limits', () => {
 
   it('refuses a body over MAX_BODY_BYTES before reading it', async () => {
     const body = JSON.stringify({ query: `{ channels { id } }${' '.repeat(1_000_001)}` });
-    const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+    const response = await t.server.fetch('http://inviteql.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}`, 'content-length': String(body.length) },
       body,
@@ -174,7 +174,7 @@ describe('limits', () => {
     let url: URL;
     let close: () => Promise<void>;
     beforeAll(async () => {
-      const server = createHttpServer(t.yoga);
+      const server = createHttpServer(t.server);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`);
       close = () => new Promise((resolve) => server.close(() => resolve()));
@@ -214,7 +214,7 @@ describe('limits', () => {
   });
 
   it('refuses a Content-Length that is not a number', async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+    const response = await t.server.fetch('http://inviteql.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}`, 'content-length': '12abc' },
       body: JSON.stringify({ query: '{ channels { id } }' }),
@@ -223,7 +223,7 @@ describe('limits', () => {
   });
 
   it('blocks a simple cross-site request that carries no Authorization header', async () => {
-    const response = await t.yoga.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', {
+    const response = await t.server.fetch('http://inviteql.test/graphql?query=%7Bchannels%7Bid%7D%7D', {
       headers: { accept: 'application/json' },
     });
     expect(response.status).toBe(403);

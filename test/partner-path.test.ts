@@ -57,7 +57,7 @@ function manifestEntry(operationName: string): [string, string] {
 }
 
 async function postPersisted(token: string, documentId: string, variables: Record<string, unknown>): Promise<GraphQLResponse> {
-  const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+  const response = await t.server.fetch('http://inviteql.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ documentId, variables }),
@@ -86,7 +86,7 @@ beforeAll(async () => {
   expect(token.errors).toBeUndefined();
   expect(token.data.createApiToken.apiToken.partner).toEqual({ externalId: 1 });
   alphaToken = token.data.createApiToken.token;
-  manifest = (await (await t.yoga.fetch('http://inviteql.test/operations/partner.json')).json()) as Record<string, string>;
+  manifest = (await (await t.server.fetch('http://inviteql.test/operations/partner.json')).json()) as Record<string, string>;
 });
 afterAll(() => t.close());
 

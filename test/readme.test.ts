@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const post = async (token: string, body: unknown) => {
-  const response = await t.yoga.fetch('http://inviteql.test/graphql', {
+  const response = await t.server.fetch('http://inviteql.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
@@ -109,11 +109,11 @@ describe('README HTTP endpoints', () => {
   it('shows what /healthz, /readyz and / really answer', async () => {
     const endpoints = section('HTTP endpoints');
     for (const path of ['/healthz', '/readyz']) {
-      const response = await t.yoga.fetch(`http://inviteql.test${path}`);
+      const response = await t.server.fetch(`http://inviteql.test${path}`);
       const row = endpoints.split('\n').find((line) => line.startsWith(`| \`GET ${path}\``));
       expect(row, path).toContain(`\`${response.status}\` \`${await response.text()}\``);
     }
-    const root = await t.yoga.fetch('http://inviteql.test/', { redirect: 'manual' });
+    const root = await t.server.fetch('http://inviteql.test/', { redirect: 'manual' });
     expect(endpoints).toContain(`| \`GET /\` | \`${root.status}\` to \`${root.headers.get('location')}\` |`);
   });
 });

@@ -513,8 +513,8 @@ describe('storage and InviteLink.shortLinks', () => {
 
 describe('without amoCRM', () => {
   it('answers UPSTREAM_ERROR with reason AMOCRM_NOT_CONFIGURED', async () => {
-    const yoga = createServer({ ...t.app, amocrm: undefined });
-    const response = await yoga.fetch('http://inviteql.test/graphql', {
+    const server = createServer({ ...t.app, amocrm: undefined });
+    const response = await server.fetch('http://inviteql.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
       body: JSON.stringify({ query: CREATE, variables: { input: items(1) } }),

@@ -65,7 +65,7 @@ describe('the webhook route', () => {
   afterAll(() => t.close());
 
   const post = (body: string, secret?: string) =>
-    t.yoga.fetch('http://inviteql.test/telegram/webhook', {
+    t.server.fetch('http://inviteql.test/telegram/webhook', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(secret === undefined ? {} : { 'x-telegram-bot-api-secret-token': secret }) },
       body,
@@ -152,7 +152,7 @@ describe('webhook delivery from the emulator', () => {
     cleanups.push(() => closeServer(edge.server));
     const t = await createTestApp({ telegramWebhookUrl: edge.url, telegramTiming: { webhookRetrySecondMs: 10 } });
     cleanups.push(() => t.close());
-    edge.handle(t.yoga);
+    edge.handle(t.server);
     await until(() => t.telegram.calls.some((call) => call.method === 'setWebhook'), 'setWebhook at start-up');
     const call = t.telegram.calls.find((c) => c.method === 'setWebhook')!;
     expect(call.params).toMatchObject({ url: edge.url, secret_token: t.app.telegramWebhookSecret });

@@ -24,7 +24,7 @@ export interface GraphQLResponse<T = any> {
 
 export interface TestApp {
   app: App;
-  yoga: InviteqlServer;
+  server: InviteqlServer;
   database: TestDatabase;
   telegram: TelegramEmulator;
   /** The amoCRM emulator the app talks to over OAuth (client credentials + a stored token pair). */
@@ -135,11 +135,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const app = running.app;
   const amocrmEmulated = running.amocrmEmulated!;
-  const yoga = createServer(app);
+  const server = createServer(app);
 
   const testApp: TestApp = {
     app,
-    yoga,
+    server,
     database,
     telegram,
     amocrm,
@@ -167,7 +167,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return id;
     },
     async gql(token, query, variables) {
-      const response = await yoga.fetch('http://inviteql.test/graphql', {
+      const response = await server.fetch('http://inviteql.test/graphql', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
