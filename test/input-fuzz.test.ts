@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mulberry32 } from './support/random.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/http/server.ts';
 import { createRequestRateLimiter } from '../src/auth/rate-limit.ts';
@@ -15,19 +16,7 @@ import { createTestApp, CONNECT_CHANNEL, CHANNEL, type TestApp } from './support
 const SEED = 0x1c0ffee;
 const REQUESTS = 2500;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(SEED);
+const random = mulberry32(SEED);
 const below = (n: number) => Math.floor(random() * n);
 const chance = (p: number) => random() < p;
 const oneOf = <T>(items: readonly T[]): T => items[below(items.length)]!;

@@ -187,38 +187,37 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   return testApp;
 }
 
+const CHANNEL_FIELDS = /* GraphQL */ `
+  fragment ChannelFields on Channel {
+    id
+    telegramId
+    title
+    botIsAdmin
+    botCanInviteUsers
+    status
+    verification {
+      code
+      expiresAt
+    }
+  }
+`;
+
 export const CONNECT_CHANNEL = /* GraphQL */ `
   mutation Connect($telegramId: SafeInt!) {
     connectChannel(telegramId: $telegramId) {
-      id
-      telegramId
-      title
-      botIsAdmin
-      botCanInviteUsers
-      status
-      verification {
-        code
-        expiresAt
-      }
+      ...ChannelFields
     }
   }
+  ${CHANNEL_FIELDS}
 `;
 
 export const VERIFY_CHANNEL = /* GraphQL */ `
   mutation Verify($telegramId: SafeInt!) {
     verifyChannel(telegramId: $telegramId) {
-      id
-      telegramId
-      title
-      botIsAdmin
-      botCanInviteUsers
-      status
-      verification {
-        code
-        expiresAt
-      }
+      ...ChannelFields
     }
   }
+  ${CHANNEL_FIELDS}
 `;
 
 /** Chat ids addChannel hands out, below the demo chats'. */
