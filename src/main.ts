@@ -28,7 +28,10 @@ try {
   }
   throw error;
 }
-const edge = createServer(running.app, { graphiqlToken: running.sandboxToken });
+const edge = createServer(running.app, {
+  graphiqlToken: running.sandboxToken,
+  sandboxTelegram: running.sandboxToken ? running.telegramEmulator : undefined,
+});
 const http = createHttpServer(edge, config);
 
 http.on('error', (error) => {

@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from 'hono';
 import type { App } from '../app.ts';
 import type { Viewer } from '../auth/actor.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
@@ -48,3 +49,14 @@ export function createRequestAuthenticator(app: Pick<App, 'tokens' | 'rateLimite
   };
   return { authenticate, authenticateAndLimit };
 }
+
+/** Hono's variables once `requireViewer` ran. */
+export type ViewerEnv = { Variables: { viewer: Viewer } };
+
+/** The one middleware of routes that need a token: authenticates, counts the rate limit, sets `viewer`. */
+export const requireViewer =
+  (auth: RequestAuthenticator): MiddlewareHandler<ViewerEnv> =>
+  async (c, next) => {
+    c.set('viewer', await auth.authenticateAndLimit(c.req.raw));
+    await next();
+  };

@@ -9,11 +9,15 @@ import { buildSchema } from '../schema/index.ts';
 import { createRequestAuthenticator, type RequestAuthenticator } from './authenticate.ts';
 import { createGraphqlServer, type GraphqlServer } from './graphql.ts';
 import { readPartnerManifest } from './persisted-operations.ts';
+import { sandboxRoutes } from './sandbox-routes.ts';
+import type { TelegramEmulator } from '../sandbox/telegram-emulator.ts';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from './telegram-webhook.ts';
 
 export interface ServerOptions {
   /** Pre-filled in GraphiQL's headers (sandbox mode only). */
   graphiqlToken?: string;
+  /** Sandbox mode: the emulated Telegram that /sandbox/telegram/* drives (404 without it). */
+  sandboxTelegram?: TelegramEmulator;
 }
 
 export type EdgeEnv = { Variables: { requestId: string } };
@@ -97,6 +101,7 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   // Partners fetch the operations they may run.
   edge.get('/operations/partner.json', (c) => c.json(manifest));
   edge.post(TELEGRAM_WEBHOOK_PATH, telegramWebhook(app));
+  if (options.sandboxTelegram) edge.route('/sandbox/telegram', sandboxRoutes(options.sandboxTelegram, auth));
   edge.all('/graphql', (c) => graphql.fetch(c.req.raw, { requestId: c.get('requestId') }));
 
   edge.notFound(() => new Response(null, { status: 404 }));
