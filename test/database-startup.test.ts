@@ -1,6 +1,5 @@
 // npm start and npm run db:migrate when the database is not there, refuses the password, or a
 // migration fails: one line on stderr naming host and database (never the password), exit 1.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,12 +9,12 @@ import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { openPglite } from '../src/db/pglite.ts';
 import { withDatabase } from './support/global-setup.ts';
 import { startPasswordRefusingPostgres } from './support/password-refusing-postgres.ts';
+import { runTsx } from './support/processes.ts';
 import { skipUnless } from './support/skip.ts';
 
-const tsx = path.resolve('node_modules/.bin/tsx');
 const COMMANDS = {
-  'npm start': ['src/main.ts'],
-  'npm run db:migrate': ['scripts/migrate.ts', 'deploy'],
+  'npm start': ['src/main.ts', []],
+  'npm run db:migrate': ['scripts/migrate.ts', ['deploy']],
 } as const;
 type Command = keyof typeof COMMANDS;
 
@@ -26,19 +25,12 @@ afterAll(async () => {
 });
 
 /** Runs a command to its end; the tests expect each to fail fast. */
-function run(command: Command, env: Record<string, string>) {
-  const child = spawn(tsx, COMMANDS[command], {
-    env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => void child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stdout, stderr })),
-  );
+async function run(command: Command, env: Record<string, string>) {
+  const [script, args] = COMMANDS[command];
+  const started = runTsx(script, [...args], { PORT: '0', LOG_LEVEL: 'warn', ...env });
+  onTestFinished(() => void started.child.kill('SIGKILL'));
+  const code = await started.exited;
+  return { code, ...started.output() };
 }
 
 function expectOneLine(result: { code: number | null; stdout: string; stderr: string }, secret: string) {

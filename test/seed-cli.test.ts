@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { Database } from '../src/db/database.ts';
 import { openPglite } from '../src/db/pglite.ts';
 import { DEMO_CHAT_IDS, SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { runTsx } from './support/processes.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -38,16 +38,10 @@ async function commandDatabase(): Promise<{ env: Record<string, string>; open():
 describe('npm run seed', () => {
   it('fills the demo channel and prints no token (the next npm start would revoke it): it points to the banner and SANDBOX_TOKEN', async () => {
     const database = await commandDatabase();
-    const child = spawn(path.resolve('node_modules/.bin/tsx'), ['scripts/seed.ts', '--links', '3'], {
-      env: { PATH: process.env.PATH!, ...database.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onTestFinished(() => void child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const seed = runTsx('scripts/seed.ts', ['--links', '3'], database.env);
+    onTestFinished(() => void seed.child.kill('SIGKILL'));
+    const code = await seed.exited;
+    const { stdout, stderr } = seed.output();
     expect(code, stderr).toBe(0);
 
     expect(stdout).toContain('Inserted 3 links');
