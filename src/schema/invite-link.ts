@@ -26,6 +26,25 @@ interface InviteLinkPageShape {
   items: object[];
 }
 
+const LINK_STATS_SELECT = {
+  joins: true,
+  leaves: true,
+  subscribers: true,
+  pendingJoinRequests: true,
+  costPerJoin: true,
+  costPerSubscriber: true,
+} as const;
+type LinkStatsShape = { [K in keyof typeof LINK_STATS_SELECT]: K extends `cost${string}` ? number | null : number };
+/** A link whose stats row is not there yet (the trigger adds one with the link): nothing counted. */
+const NO_STATS: LinkStatsShape = {
+  joins: 0,
+  leaves: 0,
+  subscribers: 0,
+  pendingJoinRequests: 0,
+  costPerJoin: null,
+  costPerSubscriber: null,
+};
+
 const itemsQuery = (ctx: Context, info: GraphQLResolveInfo) => queryFromInfo({ context: ctx, info, path: ['items'] });
 
 const listLinks = (ctx: Context, info: GraphQLResolveInfo, listing: InviteLinkListing) =>
@@ -35,7 +54,34 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
   const InviteLinkKind = builder.enumType('InviteLinkKind', { values: ['REGULAR', 'SUBSCRIPTION'] as const });
   const OrderDirection = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
   const InviteLinkOrderField = builder.enumType('InviteLinkOrderField', {
-    values: ['CREATED_AT', 'UPDATED_AT', 'NAME', 'BUDGET', 'EXPIRE_DATE', 'MEMBER_LIMIT'] as const,
+    values: [
+      'CREATED_AT',
+      'UPDATED_AT',
+      'NAME',
+      'BUDGET',
+      'EXPIRE_DATE',
+      'MEMBER_LIMIT',
+      'JOINS',
+      'SUBSCRIBERS',
+      'COST_PER_SUBSCRIBER',
+    ] as const,
+    description: 'COST_PER_SUBSCRIBER puts links without subscribers (no cost) last in either direction',
+  });
+
+  const InviteLinkStats = builder.objectRef<LinkStatsShape>('InviteLinkStats').implement({
+    description:
+      "What the link brought, counted from Telegram's chat_member and chat_join_request updates (see the README's Join tracking)",
+    fields: (t) => ({
+      joins: t.exposeInt('joins', { description: 'Times a member joined through this link, approved join requests included' }),
+      leaves: t.exposeInt('leaves', { description: 'Times a member who had joined through this link left or was removed' }),
+      subscribers: t.exposeInt('subscribers', { description: 'joins - leaves' }),
+      pendingJoinRequests: t.exposeInt('pendingJoinRequests'),
+      costPerJoin: t.exposeFloat('costPerJoin', { nullable: true, description: 'budget / joins; null when joins is 0' }),
+      costPerSubscriber: t.exposeFloat('costPerSubscriber', {
+        nullable: true,
+        description: 'budget / subscribers; null when subscribers is 0',
+      }),
+    }),
   });
 
   const InviteLink = builder.prismaObject('InviteLink', {
@@ -67,6 +113,11 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
       shortLinks: t.relation('shortLinks', { query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }),
       createdAt: t.expose('createdAt', { type: 'DateTime' }),
       updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
+      stats: t.field({
+        type: InviteLinkStats,
+        select: { stats: { select: LINK_STATS_SELECT } },
+        resolve: (link) => link.stats ?? NO_STATS,
+      }),
     }),
   });
 

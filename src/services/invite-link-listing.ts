@@ -6,7 +6,8 @@ import { notFound, validationFailed, type FieldError } from '../errors.ts';
 import { pageArgs, parseInput, tagGroupRules } from './input-rules.ts';
 import { channelStateError } from './channel-ownership.ts';
 
-export type OrderField = 'CREATED_AT' | 'UPDATED_AT' | 'NAME' | 'BUDGET' | 'EXPIRE_DATE' | 'MEMBER_LIMIT';
+export type OrderField =
+  'CREATED_AT' | 'UPDATED_AT' | 'NAME' | 'BUDGET' | 'EXPIRE_DATE' | 'MEMBER_LIMIT' | 'JOINS' | 'SUBSCRIBERS' | 'COST_PER_SUBSCRIBER';
 export interface InviteLinkOrder {
   field: OrderField;
   direction: 'ASC' | 'DESC';
@@ -35,8 +36,14 @@ const ORDER_COLUMNS = {
   BUDGET: 'budget',
   EXPIRE_DATE: 'expireDate',
   MEMBER_LIMIT: 'memberLimit',
-} as const satisfies Record<OrderField, keyof Prisma.InviteLinkOrderByWithRelationInput>;
-const NULLABLE_ORDER_FIELDS = new Set<OrderField>(['UPDATED_AT', 'EXPIRE_DATE', 'MEMBER_LIMIT']);
+} as const satisfies Partial<Record<OrderField, keyof Prisma.InviteLinkOrderByWithRelationInput>>;
+/** Order fields read from the link's invite_link_stats row. */
+const STATS_ORDER_COLUMNS = {
+  JOINS: 'joins',
+  SUBSCRIBERS: 'subscribers',
+  COST_PER_SUBSCRIBER: 'costPerSubscriber',
+} as const satisfies Partial<Record<OrderField, keyof Prisma.InviteLinkStatsOrderByWithRelationInput>>;
+const NULLABLE_ORDER_FIELDS = new Set<OrderField>(['UPDATED_AT', 'EXPIRE_DATE', 'MEMBER_LIMIT', 'COST_PER_SUBSCRIBER']);
 export const DEFAULT_ORDER: InviteLinkOrder[] = [{ field: 'CREATED_AT', direction: 'DESC' }];
 
 /** Orders as asked; links without a value sort last; ties break on id so pages never overlap. */
@@ -44,7 +51,9 @@ export function orderByClause(orderBy: readonly InviteLinkOrder[]): Prisma.Invit
   const order = orderBy.length > 0 ? orderBy : DEFAULT_ORDER;
   const clauses: Prisma.InviteLinkOrderByWithRelationInput[] = order.map(({ field, direction }) => {
     const sort = direction === 'ASC' ? 'asc' : 'desc';
-    return { [ORDER_COLUMNS[field]]: NULLABLE_ORDER_FIELDS.has(field) ? { sort, nulls: 'last' } : sort };
+    const order = NULLABLE_ORDER_FIELDS.has(field) ? { sort, nulls: 'last' as const } : sort;
+    if (field in STATS_ORDER_COLUMNS) return { stats: { [STATS_ORDER_COLUMNS[field as keyof typeof STATS_ORDER_COLUMNS]]: order } };
+    return { [ORDER_COLUMNS[field as keyof typeof ORDER_COLUMNS]]: order };
   });
   clauses.push({ id: order[0]!.direction === 'ASC' ? 'asc' : 'desc' });
   return clauses;
