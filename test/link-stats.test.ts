@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPartnerManifest } from '../src/http/persisted-operations.ts';
-import { CHANNEL, createTestApp, type TestApp } from './support/app.ts';
+import { CHANNEL, CONNECT_CHANNEL, createTestApp, type TestApp } from './support/app.ts';
 import { mulberry32 } from './support/random.ts';
 
 /**
@@ -637,6 +637,19 @@ describe('tenant isolation', () => {
     expect(own.data.channelStats.joins + own.data.channelStats.leaves).toBeGreaterThan(0);
     expect(own.data.channelStats.joins + own.data.channelStats.leaves).toBeLessThanOrEqual(50);
   });
+});
+
+it('refuses a channel whose ownership is not proven yet (CONFLICT CHANNEL_NOT_VERIFIED)', async () => {
+  const pendingChannel = t.addChannel({ title: 'Pending channel' });
+  expect((await t.gql(other, CONNECT_CHANNEL, { telegramId: pendingChannel })).errors).toBeUndefined();
+  for (const [query, variables] of [
+    [CHANNEL_STATS, { channelId: pendingChannel, series: false }],
+    [TAG_STATS, { channelId: pendingChannel }],
+    [MEMBER_EVENTS, { channelId: pendingChannel }],
+  ] as const) {
+    const response = await t.gql(other, query, variables);
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'CHANNEL_NOT_VERIFIED' });
+  }
 });
 
 describe('partner tokens', () => {
