@@ -17,6 +17,7 @@ import { createRequestRateLimiter, type RequestRateLimiter } from './auth/rate-l
 import { PendingRevokeReconciler } from './services/pending-revokes.ts';
 import { TelegramUpdatePoller, type TelegramPollerOptions } from './services/telegram-poller.ts';
 import { keepWebhookRegistered, webhookSecretToken } from './services/telegram-webhook.ts';
+import { MemberUpdateProcessor, type MemberUpdateProcessorOptions } from './services/member-updates.ts';
 
 /** The long-lived parts, built once at start-up by buildApp. */
 export interface App extends ServiceDeps {
@@ -28,6 +29,8 @@ export interface App extends ServiceDeps {
   readonly rateLimiter: RequestRateLimiter;
   /** What POST /telegram/webhook requires in X-Telegram-Bot-Api-Secret-Token. */
   readonly telegramWebhookSecret: string;
+  /** Applies stored Telegram updates; kicked whenever this process stores some. */
+  readonly updateProcessor: MemberUpdateProcessor;
 }
 
 /** The amoCRM client credentials an emulator accepts, and its OAuth redirect. */
@@ -49,6 +52,8 @@ export interface AppParts {
   receiveUpdates?: boolean;
   /** The poller's timings (tests); the poll timeout defaults to TELEGRAM_POLL_TIMEOUT_S. */
   poller?: Partial<TelegramPollerOptions>;
+  /** The update processor's timings (tests). */
+  updateProcessor?: Partial<MemberUpdateProcessorOptions>;
 }
 
 /** An emulated amoCRM's OAuth state, for tests that exercise the token pair. */
@@ -93,6 +98,10 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     await tokens.start();
     const rateLimiter = createRequestRateLimiter(db, config.RATE_LIMIT_PER_MINUTE);
     const telegramWebhookSecret = webhookSecretToken(config.SECRETS_KEY);
+    const updateProcessor = new MemberUpdateProcessor({ db, log }, parts.updateProcessor);
+    // Closed before the database it uses.
+    closers.unshift(() => updateProcessor.close());
+    updateProcessor.start();
     const app: App = Object.freeze({
       config,
       db,
@@ -102,6 +111,7 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
       tokens,
       rateLimiter,
       telegramWebhookSecret,
+      updateProcessor,
     });
     const pendingRevokes = new PendingRevokeReconciler({ db, telegram: telegram.gateway, log });
     // Closed before the Telegram adapter and the database it uses.
@@ -142,7 +152,7 @@ function receiveUpdates(config: Config, app: App, source: TelegramBotApiAdapter,
     return undefined;
   }
   const poller = new TelegramUpdatePoller(
-    { db: app.db, source, log: app.log },
+    { db: app.db, source, log: app.log, onStored: () => app.updateProcessor.kick() },
     { pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S, ...parts.poller },
   );
   closers.unshift(() => poller.close());
