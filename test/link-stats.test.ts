@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPartnerManifest } from '../src/http/persisted-operations.ts';
 import { CHANNEL, CONNECT_CHANNEL, createTestApp, type TestApp } from './support/app.ts';
 import { mulberry32 } from './support/random.ts';
+import { waitFor } from './support/processes.ts';
 
 /**
  * Stats over member_events rows this file inserts itself (SQL), checked against an oracle computed
@@ -753,5 +754,104 @@ describe('statements', () => {
       await measure(MEMBER_EVENTS, { channelId: CHANNEL, limit: 100 }),
       await measure(MEMBER_EVENTS, { channelId: CHANNEL, inviteLinkId: links[0]!.id, limit: 100 }),
     ]).toEqual([1, 1, 1]);
+  });
+});
+
+describe('end to end: emulated users join and leave through links', () => {
+  let live: TestApp;
+  let token: string;
+  let chatId: number;
+  const created: { id: string; inviteLink: string; budget: number }[] = [];
+
+  beforeAll(async () => {
+    live = await createTestApp({ receiveUpdates: true, telegramPollTimeoutS: 1 });
+    ({ token } = await live.createAccount());
+    chatId = live.addChannel({ title: 'Live channel', username: 'live_stats' });
+    expect((await live.connectVerifiedChannel(token, chatId)).errors).toBeUndefined();
+    await waitFor(() => live.telegram.calls.find((call) => call.method === 'getUpdates'), 'the poller to call getUpdates');
+    for (const [name, budget] of [
+      ['Ads', 600],
+      ['Blog', 90],
+    ] as const) {
+      const response = await live.gql(token, 'mutation($i: CreateInviteLinkInput!) { createInviteLink(input: $i) { id inviteLink } }', {
+        i: { channelId: chatId, name, budget },
+      });
+      expect(response.errors).toBeUndefined();
+      created.push({ ...response.data.createInviteLink, budget });
+    }
+  }, 60_000);
+  afterAll(() => live?.close());
+
+  it('stats, series and events reflect what the users did', async () => {
+    const from = new Date(Date.now() - 5000);
+    // The scenario's own account of what happened: each member's current link (null: the public username).
+    const present = new Map<number, string | null>();
+    const expected = { joins: 0, leaves: 0, unattributedJoins: 0 };
+    const perLink = new Map<string | null, { joins: number; leaves: number }>();
+    const bump = (link: string | null, field: 'joins' | 'leaves') => {
+      const entry = perLink.get(link) ?? { joins: 0, leaves: 0 };
+      entry[field]++;
+      perLink.set(link, entry);
+    };
+    const done: { kind: 'JOINED' | 'LEFT'; userId: number; link: string | null }[] = [];
+    for (let step = 0; step < 40; step++) {
+      const userId = 500 + Math.floor(random() * 12);
+      if (present.has(userId)) {
+        const link = present.get(userId)!;
+        live.telegram.leave(chatId, userId);
+        present.delete(userId);
+        expected.leaves++;
+        bump(link, 'leaves');
+        done.push({ kind: 'LEFT', userId, link });
+      } else {
+        const target = pick([...created, null]);
+        expect(live.telegram.join(target ? target.inviteLink : chatId, userId)).toBe('joined');
+        present.set(userId, target?.id ?? null);
+        expected.joins++;
+        if (!target) expected.unattributedJoins++;
+        bump(target?.id ?? null, 'joins');
+        done.push({ kind: 'JOINED', userId, link: target?.id ?? null });
+      }
+    }
+    const budget = created.reduce((sum, link) => sum + link.budget, 0);
+    const subscribers = expected.joins - expected.leaves;
+    await expect
+      .poll(async () => (await live.gql(token, CHANNEL_STATS, { channelId: chatId, series: false })).data?.channelStats, {
+        timeout: 15_000,
+      })
+      .toEqual({ ...expected, subscribers, budget, costPerSubscriber: subscribers > 0 ? budget / subscribers : null });
+
+    const to = new Date(Date.now() + 1000);
+    const ranged = await live.gql(token, CHANNEL_STATS, {
+      channelId: chatId,
+      series: true,
+      from: from.toISOString(),
+      to: to.toISOString(),
+    });
+    expect(ranged.errors).toBeUndefined();
+    const points = ranged.data.channelStats.series as { joins: number; leaves: number }[];
+    expect(points.reduce((sum, p) => sum + p.joins, 0)).toBe(expected.joins);
+    expect(points.reduce((sum, p) => sum + p.leaves, 0)).toBe(expected.leaves);
+
+    for (const link of created) {
+      const linkStats = await live.gql(
+        token,
+        'query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { stats { joins leaves } } }',
+        {
+          id: link.id,
+          c: chatId,
+        },
+      );
+      expect(linkStats.data.inviteLink.stats).toEqual(perLink.get(link.id) ?? { joins: 0, leaves: 0 });
+    }
+
+    const listed = await live.gql(token, MEMBER_EVENTS, { channelId: chatId, limit: 100 });
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data.memberEvents.total).toBe(done.length);
+    const key = (e: { kind: string; userId: number; link: string | null }) => `${e.kind} ${e.userId} ${e.link}`;
+    const items = listed.data.memberEvents.items as { kind: string; userId: number; at: string; inviteLink: { id: string } | null }[];
+    expect(items.map((e) => key({ kind: e.kind, userId: e.userId, link: e.inviteLink?.id ?? null })).sort()).toEqual(done.map(key).sort());
+    const times = items.map((e) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 });
