@@ -180,6 +180,7 @@ async function openDatabase(config: Config, log: Logger, closers: Closers) {
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
     acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
     onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
