@@ -7,6 +7,7 @@ import { TelegramBotApiAdapter, type TelegramGateway, type TelegramUpdateSource 
 import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
+import { simulateDemoHistory } from './sandbox/demo-history.ts';
 import { randomControlSecret } from './sandbox/http-kit.ts';
 import { AmoCrmEmulator, type AmoTokenPair } from './sandbox/amocrm-emulator.ts';
 import { connectAmoCrm, type AmoCrmCredentials } from './services/amocrm-credentials.ts';
@@ -17,6 +18,7 @@ import { createRequestRateLimiter, type RequestRateLimiter } from './auth/rate-l
 import { PendingRevokeReconciler } from './services/pending-revokes.ts';
 import { TelegramUpdatePoller, type TelegramPollerOptions } from './services/telegram-poller.ts';
 import { keepWebhookRegistered, webhookSecretToken } from './services/telegram-webhook.ts';
+import { MemberUpdateProcessor, type MemberUpdateProcessorOptions } from './services/member-updates.ts';
 
 /** The long-lived parts, built once at start-up by buildApp. */
 export interface App extends ServiceDeps {
@@ -28,6 +30,8 @@ export interface App extends ServiceDeps {
   readonly rateLimiter: RequestRateLimiter;
   /** What POST /telegram/webhook requires in X-Telegram-Bot-Api-Secret-Token. */
   readonly telegramWebhookSecret: string;
+  /** Applies stored Telegram updates; kicked whenever this process stores some. */
+  readonly updateProcessor: MemberUpdateProcessor;
 }
 
 /** The amoCRM client credentials an emulator accepts, and its OAuth redirect. */
@@ -49,6 +53,8 @@ export interface AppParts {
   receiveUpdates?: boolean;
   /** The poller's timings (tests); the poll timeout defaults to TELEGRAM_POLL_TIMEOUT_S. */
   poller?: Partial<TelegramPollerOptions>;
+  /** The update processor's timings (tests). */
+  updateProcessor?: Partial<MemberUpdateProcessorOptions>;
 }
 
 /** An emulated amoCRM's OAuth state, for tests that exercise the token pair. */
@@ -93,6 +99,10 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     await tokens.start();
     const rateLimiter = createRequestRateLimiter(db, config.RATE_LIMIT_PER_MINUTE);
     const telegramWebhookSecret = webhookSecretToken(config.SECRETS_KEY);
+    const updateProcessor = new MemberUpdateProcessor({ db, log }, parts.updateProcessor);
+    // Closed before the database it uses.
+    closers.unshift(() => updateProcessor.close());
+    updateProcessor.start();
     const app: App = Object.freeze({
       config,
       db,
@@ -102,12 +112,14 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
       tokens,
       rateLimiter,
       telegramWebhookSecret,
+      updateProcessor,
     });
     const pendingRevokes = new PendingRevokeReconciler({ db, telegram: telegram.gateway, log });
     // Closed before the Telegram adapter and the database it uses.
     closers.unshift(() => pendingRevokes.close());
     pendingRevokes.start();
     const telegramPoller = parts.receiveUpdates === false ? undefined : receiveUpdates(config, app, telegram.gateway, parts, closers);
+    if (sandbox && telegram.emulator && !parts.telegramEmulator && telegramPoller) demoHistory(app, telegram.emulator, closers);
     return {
       app,
       sandboxToken,
@@ -142,12 +154,24 @@ function receiveUpdates(config: Config, app: App, source: TelegramBotApiAdapter,
     return undefined;
   }
   const poller = new TelegramUpdatePoller(
-    { db: app.db, source, log: app.log },
+    { db: app.db, source, log: app.log, onStored: () => app.updateProcessor.kick() },
     { pollTimeoutS: config.TELEGRAM_POLL_TIMEOUT_S, ...parts.poller },
   );
   closers.unshift(() => poller.close());
   poller.start();
   return poller;
+}
+
+/** The sandbox's own emulator gives the demo channel links with a history, in the background. */
+function demoHistory(app: App, emulator: TelegramEmulator, closers: Closers): void {
+  const shutdown = new AbortController();
+  const simulating = simulateDemoHistory(app, emulator, shutdown.signal).catch((error) => {
+    if (!shutdown.signal.aborted) app.log.warn({ err: error }, 'could not simulate the demo history');
+  });
+  closers.unshift(async () => {
+    shutdown.abort();
+    await simulating;
+  });
 }
 
 /** Opens and migrates the database; a problem the operator must fix is a one-line DatabaseStartupError. */

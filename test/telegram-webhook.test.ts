@@ -128,7 +128,7 @@ describe('the webhook route', () => {
     }
     const rows = await stored();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ updateId: 9100n, kind: 'chat_member', chatId: BigInt(CHANNEL), userId: 77n, processedAt: null });
+    expect(rows[0]).toMatchObject({ updateId: 9100n, kind: 'chat_member', chatId: BigInt(CHANNEL), userId: 77n });
     expect(rows[0]!.payload).toEqual(update);
   });
 

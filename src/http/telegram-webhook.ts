@@ -29,7 +29,7 @@ export function telegramWebhook(app: App): Handler {
       throw badRequest('The body is not JSON: a Telegram update is expected');
     }
     try {
-      await storeUpdates(app, [update]);
+      if ((await storeUpdates(app, [update])) > 0) app.updateProcessor.kick();
     } catch (error) {
       if (isDatabaseUnavailable(error)) {
         throw new AppError('SERVICE_UNAVAILABLE', 'The service cannot reach its database; Telegram will deliver the update again', {

@@ -20,7 +20,7 @@ export interface TelegramPollerOptions {
   backoffMaxMs?: number;
 }
 
-type PollerDeps = { db: Database; source: TelegramUpdateSource; log: Logger };
+type PollerDeps = { db: Database; source: TelegramUpdateSource; log: Logger; onStored?: () => void };
 
 /** The right to poll: on PostgreSQL an advisory lock held by a connection of its own, which is lost when that connection drops. */
 interface PollerLease {
@@ -171,7 +171,9 @@ export class TelegramUpdatePoller {
       if (parsed.ok) valid.push(parsed.update);
       else this.deps.log.error({ updateId: parsed.updateId, problem: parsed.problem }, 'skipped a malformed Telegram update');
     }
-    this.stored += await storeParsedUpdates(this.deps, valid);
+    const stored = await storeParsedUpdates(this.deps, valid);
+    this.stored += stored;
+    if (stored > 0) this.deps.onStored?.();
     return next;
   }
 

@@ -55,7 +55,8 @@ export function parseUpdate(raw: unknown): UpdateParse {
     const issue = parsed.error.issues[0]!;
     return { ok: false, updateId, problem: `${[kind, ...issue.path.map(String)].join('.')}: ${issue.message}` };
   }
-  return { ok: true, update: { updateId, kind, chatId: parsed.data.chat.id, userId: parsed.data.from.id, payload: fields } };
+  const userId = kind === 'chat_member' ? (parsed.data as z.infer<typeof memberUpdated>).new_chat_member.user.id : parsed.data.from.id;
+  return { ok: true, update: { updateId, kind, chatId: parsed.data.chat.id, userId, payload: fields } };
 }
 
 /** Parses every update; one malformed update refuses them all (VALIDATION_FAILED), so nothing is half-stored. */

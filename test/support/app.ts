@@ -38,6 +38,8 @@ export interface TestApp {
   /** Running only with receiveUpdates and no telegramWebhookUrl. */
   telegramPoller: RunningApp['telegramPoller'];
   telegramUpdates: RunningApp['telegramUpdates'];
+  /** Resolves once every update stored so far is applied (member events, counters, bot flags). */
+  settleUpdates(): Promise<void>;
   /** Every log line written, for asserting what reaches the logs. */
   logs: string[];
   createAccount(name?: string): Promise<{ accountId: string; token: string }>;
@@ -70,6 +72,8 @@ export interface TestAppOptions {
   telegramPollTimeoutS?: number;
   poller?: Partial<TelegramPollerOptions>;
   telegramTiming?: TelegramEmulatorTiming;
+  /** How the emulator shapes a join approved from a link's request (see TelegramEmulatorOptions). */
+  approvedLinkJoinShape?: 'invite_link' | 'via_join_request';
   amocrm?: {
     /** The adapter's limit; default 6/s, under the emulator's 7/s. */
     rateLimitPerSecond?: number;
@@ -88,6 +92,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     botUsername: 'inviteql_test_bot',
     chats: SANDBOX_CHATS,
     timing: options.telegramTiming,
+    approvedLinkJoinShape: options.approvedLinkJoinShape,
   });
   const logs: string[] = [];
   const log = createLogger(
@@ -123,6 +128,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     db: database.db,
     receiveUpdates: options.receiveUpdates === true || options.telegramWebhookUrl !== undefined,
     poller: options.poller,
+    // Kicked by each store; no periodic sweep, whose statements would land in the tests' statement counts.
+    updateProcessor: { sweepIntervalMs: 3_600_000 },
     telegramEmulator: telegram,
     amocrmEmulator: {
       emulator: amocrm,
@@ -149,6 +156,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     pendingRevokes: running.pendingRevokes,
     telegramPoller: running.telegramPoller,
     telegramUpdates: running.telegramUpdates,
+    settleUpdates: () => app.updateProcessor.settle(),
     logs,
     async createAccount(name = 'Test account') {
       const { account, secret } = await createAccount(database.db, name);
