@@ -36,7 +36,7 @@ const PARTNER_CREATE_LINK = `mutation($e: Int!, $input: PartnerCreateInviteLinkI
 }`;
 const CREATE_PARTNER = 'mutation($e: Int!, $title: String!) { createPartner(externalId: $e, title: $title) { id } }';
 const CREATE_TOKEN = 'mutation($name: String!, $p: Int) { createApiToken(name: $name, partnerExternalId: $p) { token } }';
-const LINK_STATS = `query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { stats { pendingJoinRequests joins } } }`;
+const LINK_STATS = `query($id: ID!, $c: SafeInt!) { inviteLink(id: $id, channelId: $c) { stats { pendingJoinRequests joins subscribers } } }`;
 
 interface Link {
   id: string;
@@ -526,5 +526,94 @@ describe('approveJoinRequest and declineJoinRequest', () => {
   it('checks its arguments', async () => {
     const error = firstError(await t.gql(A.token, 'mutation { approveJoinRequest(channelId: 1.5, userId: 1) { id } }'));
     expect(error.message).toMatch(/SafeInt|Int/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe.each(['invite_link', 'via_join_request'] as const)('end to end, Telegram marking an approved join with %s', (shape) => {
+  let t: TestApp;
+  let A: Account;
+  let link: Link;
+
+  beforeAll(async () => {
+    t = await createTestApp({ receiveUpdates: true, telegramPollTimeoutS: 1, approvedLinkJoinShape: shape });
+    A = await setUpAccount(t, 'Live');
+    link = await createLink(t, A, 'Live requests');
+    // Telegram makes chat_member updates only once getUpdates has named them in allowed_updates.
+    for (let attempt = 0; attempt < 200 && !t.telegram.calls.some((call) => call.method === 'getUpdates'); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  const stats = async () => ok(await t.gql(A.token, LINK_STATS, { id: link.id, c: A.chatId })).inviteLink.stats;
+  const eventsOf = (userId: number) =>
+    t.app.db.prisma.memberEvent.findMany({
+      where: { channelId: A.channelRowId, userId: BigInt(userId) },
+      select: { kind: true, inviteLinkId: true, joinRequestId: true },
+      orderBy: [{ at: 'asc' }, { kind: 'asc' }],
+    });
+  /** The user asks to join through the link; its chat_join_request reaches the server through the poller. */
+  async function requestThroughLink(userId: number) {
+    expect(t.telegram.join(link.inviteLink, userId)).toBe('requested');
+    await expect
+      .poll(async () => ok(await t.gql(A.token, LIST, { c: A.chatId })).joinRequests.items.map((item: { userId: number }) => item.userId), {
+        timeout: 10_000,
+      })
+      .toContain(userId);
+    const [request] = await storedRequests(t, A, userId);
+    expect([request!.status, request!.inviteLinkId]).toEqual(['PENDING', link.id]);
+    return request!.id;
+  }
+
+  it('a request through the link is listed; approving it admits the member, who counts as one join through the link', async () => {
+    const before = await stats();
+    const requestId = await requestThroughLink(8001);
+    expect((await stats()).pendingJoinRequests).toBe(before.pendingJoinRequests + 1);
+
+    const approved = ok(await t.gql(A.token, APPROVE, { c: A.chatId, u: 8001 })).approveJoinRequest;
+    expect(approved).toMatchObject({ id: requestId, status: 'APPROVED', inviteLink: { id: link.id } });
+    expect(t.telegram.memberStatus(A.chatId, 8001)).toBe('member');
+    // The member's chat_member update arrives after the approval and counts the join.
+    await expect.poll(async () => (await stats()).joins, { timeout: 10_000 }).toBe(before.joins + 1);
+    await t.settleUpdates();
+    expect(await stats()).toMatchObject({
+      joins: before.joins + 1,
+      pendingJoinRequests: before.pendingJoinRequests,
+      subscribers: before.subscribers + 1,
+    });
+    const events = await eventsOf(8001);
+    expect(events.map((event) => event.kind).sort()).toEqual(['JOINED', 'JOIN_REQUESTED', 'JOIN_REQUEST_APPROVED']);
+    for (const event of events) expect(event.inviteLinkId).toBe(link.id);
+    expect(events.find((event) => event.kind === 'JOIN_REQUEST_APPROVED')!.joinRequestId).toBe(requestId);
+    expect((await storedRequests(t, A, 8001)).map((row) => row.status)).toEqual(['APPROVED']);
+  });
+
+  it('declining a request admits nobody and counts no join', async () => {
+    const before = await stats();
+    const requestId = await requestThroughLink(8002);
+    const declined = ok(await t.gql(A.token, DECLINE, { c: A.chatId, u: 8002 })).declineJoinRequest;
+    expect([declined.id, declined.status]).toEqual([requestId, 'DECLINED']);
+    await t.settleUpdates();
+    expect(t.telegram.memberStatus(A.chatId, 8002)).toBe('left');
+    expect(await stats()).toMatchObject({ joins: before.joins, pendingJoinRequests: before.pendingJoinRequests });
+    expect((await eventsOf(8002)).map((event) => event.kind).sort()).toEqual(['JOIN_REQUESTED', 'JOIN_REQUEST_DECLINED']);
+    const listed = ok(await t.gql(A.token, LIST, { c: A.chatId, status: 'DECLINED' })).joinRequests;
+    expect(listed.items.map((item: { id: string }) => item.id)).toEqual([requestId]);
+  });
+
+  it('records the approval once whether the processor or the mutation marks the request first', async () => {
+    const before = await stats();
+    const requestId = await requestThroughLink(8003);
+    // Telegram answers late, after emitting the member's chat_member update: the poller and the
+    // processor may apply it before the mutation writes.
+    t.telegram.failNext({ kind: 'slowAnswer', delayMs: 700 }, { method: 'approveChatJoinRequest' });
+    const approved = ok(await t.gql(A.token, APPROVE, { c: A.chatId, u: 8003 })).approveJoinRequest;
+    expect([approved.id, approved.status]).toEqual([requestId, 'APPROVED']);
+    await expect.poll(async () => (await stats()).joins, { timeout: 10_000 }).toBe(before.joins + 1);
+    await t.settleUpdates();
+    expect((await eventsOf(8003)).map((event) => event.kind).sort()).toEqual(['JOINED', 'JOIN_REQUESTED', 'JOIN_REQUEST_APPROVED']);
+    expect((await stats()).pendingJoinRequests).toBe(before.pendingJoinRequests);
   });
 });
