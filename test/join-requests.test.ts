@@ -428,6 +428,24 @@ describe('approveJoinRequest and declineJoinRequest', () => {
     expect(await decisionEvents(t, A, userId)).toEqual([]);
   });
 
+  it('settles concurrent decisions of one request on what Telegram did, with one decision event', async () => {
+    for (const rival of [APPROVE, DECLINE]) {
+      const { userId } = await requestToJoin();
+      const answers = await Promise.all([approve(userId), t.gql(A.token, rival, { c: A.chatId, u: userId })]);
+      const won = answers.filter((answer) => !answer.errors);
+      const lost = answers.filter((answer) => answer.errors);
+      expect(won).toHaveLength(1);
+      for (const answer of lost) expect(answer.errors![0]!.extensions?.code).toBe('NOT_FOUND');
+      const winner = won[0]!.data.approveJoinRequest ?? won[0]!.data.declineJoinRequest;
+      // What Telegram did: the user is in exactly when the approval won.
+      expect(t.telegram.memberStatus(A.chatId, userId)).toBe(winner.status === 'APPROVED' ? 'member' : 'left');
+      expect((await storedRequests(t, A, userId)).map((row) => row.status)).toEqual([winner.status]);
+      expect((await decisionEvents(t, A, userId)).map((event) => event.kind)).toEqual([
+        winner.status === 'APPROVED' ? 'JOIN_REQUEST_APPROVED' : 'JOIN_REQUEST_DECLINED',
+      ]);
+    }
+  });
+
   it('maps USER_ID_INVALID (a user Telegram does not know) to NOT_FOUND and changes nothing', async () => {
     const userId = 990_001; // stored, but never seen by Telegram
     await storeRequest(t, A, { userId, inviteLinkId: link.id });
@@ -523,9 +541,11 @@ describe('approveJoinRequest and declineJoinRequest', () => {
     expect(answer.approveJoinRequest.status).toBe('APPROVED');
   });
 
-  it('checks its arguments', async () => {
-    const error = firstError(await t.gql(A.token, 'mutation { approveJoinRequest(channelId: 1.5, userId: 1) { id } }'));
-    expect(error.message).toMatch(/SafeInt|Int/);
+  it('refuses a user id that is not a safe integer before anything runs', async () => {
+    const calls = telegramCalls(t, 'approveChatJoinRequest');
+    const error = firstError(await t.gql(A.token, APPROVE, { c: A.chatId, u: 2 ** 53 }));
+    expect(error.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(telegramCalls(t, 'approveChatJoinRequest')).toBe(calls);
   });
 });
 
