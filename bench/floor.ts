@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { SANDBOX_ACCOUNT_ID } from '../src/sandbox/demo-data.ts';
-import { escapeLike, nameSearchCountSql, tagGroupsConditionsSql, tagGroupsCountSql } from '../src/services/invite-link-listing.ts';
+import { Prisma } from '../src/generated/prisma/client.ts';
+import { linkFilterSql, linkTotalSql, orderSql, type InviteLinkOrder } from '../src/services/invite-link-listing.ts';
 import { PAGE_SIZE } from './queries.ts';
 
 export interface SqlStatement {
@@ -43,36 +44,40 @@ interface TagGroup {
 }
 
 /**
- * inviteLinks(channelId, limit 20, name?, filter.tags?) ordered by created_at DESC, id DESC, as
- * `{"data":{"inviteLinks":{"total":N,"items":[...]}}}`. Links are reached through the channel,
- * which is looked up within the account, so the links need no account_id test of their own
- * (every link of a channel belongs to the channel's account).
+ * inviteLinks(channelId, limit 20, name?, filter.tags?, orderBy?) as
+ * `{"data":{"inviteLinks":{"total":N,"items":[...]}}}`, with each link's stats when ordered by one
+ * of them. Links are reached through the channel, which is looked up within the account, so the
+ * links need no account_id test of their own (every link of a channel belongs to the channel's account).
  */
 export function inviteLinksStatement(variables: Variables): SqlStatement {
   const channelId = variables.channelId;
   if (typeof channelId !== 'number' || !Number.isSafeInteger(channelId)) throw new BadRequest('channelId');
-  const values: unknown[] = [SANDBOX_ACCOUNT_ID, String(channelId)];
-  const param = (value: unknown) => `$${values.push(value)}`;
-  const conditions = ['l.channel_id = c.id'];
   const name = typeof variables.name === 'string' && variables.name !== '' ? variables.name : null;
-
-  if (name) {
-    conditions.push(`l.name ILIKE ${param(`%${escapeLike(name)}%`)}`);
-  }
   const filter = variables.filter as { tags?: TagGroup[] | null } | null | undefined;
   if (filter?.tags?.some((group) => !group.withoutType && !group.tags?.length)) throw new BadRequest('empty tag group');
-  // The link's own sorted tag ids (invite_links.tag_ids) answer a group without a subquery per link.
-  conditions.push(...tagGroupsConditionsSql(filter?.tags ?? [], 'l.tag_ids', '$1::uuid', param));
-  const where = conditions.join('\n      AND ');
-  // The total is counted as the GraphQL server counts it: with no filter but tag groups (or none),
-  // a sum of tag-set counts; with a name, over invite_link_search.
-  const groups = filter?.tags ?? [];
-  const scope = { channelId: 'c.id', accountId: '$1::uuid' };
-  const total = name ? nameSearchCountSql(name, groups, scope, param) : tagGroupsCountSql(groups, scope, param);
+  const orderBy = (variables.orderBy as InviteLinkOrder[] | undefined) ?? [];
+  const withStats = orderBy.length > 0;
+  const accountId = Prisma.sql`${SANDBOX_ACCOUNT_ID}::uuid`;
+  // The link's own sorted tag ids (invite_links.tag_ids) answer a group without a subquery per link;
+  // the total is counted as the GraphQL server counts it (tag-set counts, or invite_link_search with a name).
+  const linkFilter = { name, tagGroups: filter?.tags ?? [] };
+  const conditions = [Prisma.sql`l.channel_id = c.id`, ...linkFilterSql(linkFilter, 'links', accountId)];
+  const order = orderSql(orderBy);
+  const stats = withStats
+    ? Prisma.sql`,
+      'stats', json_build_object('joins', p.stats_joins, 'leaves', p.stats_leaves, 'subscribers', p.stats_subscribers,
+        'pendingJoinRequests', p.stats_pending_join_requests, 'costPerJoin', p.stats_cost_per_join, 'costPerSubscriber', p.stats_cost_per_subscriber)`
+    : Prisma.empty;
+  const from = withStats
+    ? Prisma.sql`, st.joins AS stats_joins, st.leaves AS stats_leaves, st.subscribers AS stats_subscribers,
+        st.pending_join_requests AS stats_pending_join_requests, st.cost_per_join AS stats_cost_per_join,
+        st.cost_per_subscriber AS stats_cost_per_subscriber
+      FROM invite_links l JOIN invite_link_stats st ON st.invite_link_id = l.id AND st.channel_id = l.channel_id`
+    : Prisma.sql` FROM invite_links l`;
 
-  const text = `
+  const sql = Prisma.sql`
 SELECT json_build_object('data', json_build_object('inviteLinks', json_build_object(
-  'total', ${total},
+  'total', ${linkTotalSql(linkFilter, Prisma.sql`c.id`, accountId)},
   'items', COALESCE((
     SELECT json_agg(json_build_object(
       'id', p.id,
@@ -91,26 +96,26 @@ SELECT json_build_object('data', json_build_object('inviteLinks', json_build_obj
         JOIN tags t ON t.id = lt.tag_id
         LEFT JOIN tag_types tt ON tt.id = t.type_id
         WHERE lt.invite_link_id = p.id
-      ), '[]'::json)
-    ) ORDER BY p.created_at DESC, p.id DESC)
+      ), '[]'::json)${stats}
+    ) ORDER BY ${Prisma.raw(order.outer)})
     FROM (
-      SELECT l.id, l.name, l.invite_link, l.budget, l.created_at
-      FROM invite_links l
-      WHERE ${where}
-      ORDER BY l.created_at DESC, l.id DESC
+      SELECT l.id, l.name, l.invite_link, l.budget, l.created_at, l.updated_at, l.expire_date, l.member_limit${from}
+      WHERE ${Prisma.join(conditions, ' AND ')}
+      ORDER BY ${Prisma.raw(order.inner)}
       LIMIT ${PAGE_SIZE}
     ) p
   ), '[]'::json)
 )))::text AS body
 FROM channels c
-WHERE c.account_id = $1::uuid AND c.telegram_id = $2::bigint`;
-  return statement(text, values);
+WHERE c.account_id = ${accountId} AND c.telegram_id = ${String(channelId)}::bigint`;
+  return statement(sql.text, sql.values);
 }
 
 export const floorHandlers: Record<string, FloorHandler> = {
   BenchDefaultPage: inviteLinksStatement,
   BenchTagFilter: inviteLinksStatement,
   BenchNameSearch: inviteLinksStatement,
+  BenchCostPerSubscriber: inviteLinksStatement,
 };
 
 const NOT_FOUND_BODY = JSON.stringify({ errors: [{ message: 'Channel not found' }], data: null });

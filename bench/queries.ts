@@ -14,6 +14,20 @@ export const PAGE_SELECTION = /* GraphQL */ `
       tags { name color type { name } }
     }`;
 
+/** The cost-per-subscriber line's selection: the page's, plus the link's stats. */
+export const STATS_PAGE_SELECTION = /* GraphQL */ `
+    total
+    items {
+      id
+      name
+      inviteLink
+      budget
+      createdAt
+      channel { title }
+      tags { name color type { name } }
+      stats { joins leaves subscribers pendingJoinRequests costPerJoin costPerSubscriber }
+    }`;
+
 export const PAGE_SIZE = 20;
 
 export interface BenchQuery {
@@ -75,6 +89,16 @@ export function inviteLinkQueries(f: BenchFixtures): BenchQuery[] {
   }
 }`,
       variables: { channelId: f.channelTelegramId, name: f.nameSearch },
+    },
+    {
+      key: 'costPerSubscriber',
+      description: 'cheapest subscribers first (COST_PER_SUBSCRIBER ASC, links without subscribers last), stats selected',
+      operationName: 'BenchCostPerSubscriber',
+      query: `query BenchCostPerSubscriber($channelId: SafeInt!, $orderBy: [InviteLinkOrder!]) {
+  inviteLinks(channelId: $channelId, limit: ${PAGE_SIZE}, orderBy: $orderBy) {${STATS_PAGE_SELECTION}
+  }
+}`,
+      variables: { channelId: f.channelTelegramId, orderBy: [{ field: 'COST_PER_SUBSCRIBER', direction: 'ASC' }] },
     },
   ];
 }

@@ -21,7 +21,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { loadConfig } from '../src/config.ts';
 import { Database } from '../src/db/database.ts';
 import { openPglite } from '../src/db/pglite.ts';
-import { countChannelLinks, ensureSeedCatalog, ensureSeedChannel, seedInviteLinks } from '../src/sandbox/seed-links.ts';
+import { countChannelLinks, ensureSeedCatalog, ensureSeedChannel, seedInviteLinks, seedMemberEvents } from '../src/sandbox/seed-links.ts';
 import { createLogger } from '../src/logger.ts';
 import { SANDBOX_ACCOUNT_ID, ensureSandboxAccount } from '../src/sandbox/demo-data.ts';
 import { generateTokenSecret } from '../src/auth/api-tokens.ts';
@@ -125,6 +125,8 @@ async function seedBenchChannel(db: Database): Promise<{ channelId: string; link
   if (existing >= options.links) {
     log(`Channel ${BENCH_CHANNEL_TELEGRAM_ID} already has ${existing} links; not seeding.`);
     await ensureSeedCatalog(db);
+    const events = await seedMemberEvents(db, channel.id);
+    if (events) log(`Seeded ${events} member events (joins and leaves) for its links.`);
     return { channelId: channel.id, links: existing };
   }
   const missing = options.links - existing;
@@ -134,7 +136,9 @@ async function seedBenchChannel(db: Database): Promise<{ channelId: string; link
     channelTelegramId: BENCH_CHANNEL_TELEGRAM_ID,
     channelTitle: BENCH_CHANNEL_TITLE,
   });
-  log(`Seeded ${result.links} links (${result.linkTags} tag assignments) in ${(result.ms / 1000).toFixed(1)} s.`);
+  log(
+    `Seeded ${result.links} links (${result.linkTags} tag assignments, ${result.memberEvents} member events) in ${(result.ms / 1000).toFixed(1)} s.`,
+  );
   return { channelId: result.channelId, links: result.total, seededMs: result.ms };
 }
 

@@ -7,7 +7,7 @@ import { TelegramBotApiAdapter, type TelegramGateway, type TelegramUpdateSource 
 import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
-import { simulateDemoHistory } from './sandbox/demo-history.ts';
+import { startDemoHistory } from './sandbox/demo-history.ts';
 import { randomControlSecret } from './sandbox/http-kit.ts';
 import { AmoCrmEmulator, type AmoTokenPair } from './sandbox/amocrm-emulator.ts';
 import { connectAmoCrm, type AmoCrmCredentials } from './services/amocrm-credentials.ts';
@@ -119,7 +119,7 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     closers.unshift(() => pendingRevokes.close());
     pendingRevokes.start();
     const telegramPoller = parts.receiveUpdates === false ? undefined : receiveUpdates(config, app, telegram.gateway, parts, closers);
-    if (sandbox && telegram.emulator && !parts.telegramEmulator && telegramPoller) demoHistory(app, telegram.emulator, closers);
+    if (sandbox && telegram.emulator && !parts.telegramEmulator && telegramPoller) await demoHistory(app, telegram.emulator, closers);
     return {
       app,
       sandboxToken,
@@ -162,10 +162,10 @@ function receiveUpdates(config: Config, app: App, source: TelegramBotApiAdapter,
   return poller;
 }
 
-/** The sandbox's own emulator gives the demo channel links with a history, in the background. */
-function demoHistory(app: App, emulator: TelegramEmulator, closers: Closers): void {
+/** The sandbox's own emulator gives the demo channel links (now) with a history (in the background). */
+async function demoHistory(app: App, emulator: TelegramEmulator, closers: Closers): Promise<void> {
   const shutdown = new AbortController();
-  const simulating = simulateDemoHistory(app, emulator, shutdown.signal).catch((error) => {
+  const simulating = (await startDemoHistory(app, emulator, shutdown.signal))?.acting.catch((error) => {
     if (!shutdown.signal.aborted) app.log.warn({ err: error }, 'could not simulate the demo history');
   });
   closers.unshift(async () => {
@@ -180,6 +180,7 @@ async function openDatabase(config: Config, log: Logger, closers: Closers) {
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
     acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
     onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });

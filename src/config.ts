@@ -18,6 +18,11 @@ const configSchema = z
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATABASE_POOL_SIZE: integer(10, 1, 500),
     DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 120_000),
+    /** false: no named (prepared) statements, for PgBouncer in transaction mode before 1.21 or without max_prepared_statements. */
+    DATABASE_PREPARED_STATEMENTS: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
     DATA_DIR: z.string().default('./data'),
     SANDBOX_TOKEN: optionalString.pipe(
       z

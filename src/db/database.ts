@@ -5,6 +5,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, readMigrationList } from './migrations.ts';
 import { openPglite, PgliteAdapterFactory } from './pglite.ts';
 import { PgAdapterFactory } from './pg.ts';
+import { preparedStatementNames } from './prepared-statements.ts';
 
 export type { PrismaClient };
 
@@ -13,6 +14,8 @@ export interface DatabaseOptions {
   url?: string;
   dataDir?: string;
   poolSize?: number;
+  /** Name (prepare) the statements marked for it (prepared-statements.ts); PostgreSQL only. Default true. */
+  preparedStatements?: boolean;
   acquireTimeoutMs?: number;
   /** Count SQL statements in `statementCount` (tests and benchmarks). */
   countStatements?: boolean;
@@ -64,7 +67,10 @@ export class Database {
       // An idle connection that the server drops (restart, failover) must not crash the process;
       // the pool replaces it on the next checkout. Prisma's adapter detaches its own listener on close.
       pool.on('error', (error) => options.onIdleConnectionError?.(error));
-      factory = new PgAdapterFactory(pool);
+      factory = new PgAdapterFactory(
+        pool,
+        options.preparedStatements === false ? undefined : { statementNameGenerator: preparedStatementNames() },
+      );
       closeDriver = () => pool.end();
       pgPool = pool;
       listenDriver = listenOnDedicatedClient(options.url, options.acquireTimeoutMs ?? 5000, options.listenHeartbeatMs ?? 10_000);

@@ -144,6 +144,8 @@ export interface SeedResult {
   total: number;
   /** Tag assignments inserted by this call. */
   linkTags: number;
+  /** Joins and leaves inserted by this call (seedMemberEvents). */
+  memberEvents: number;
   ms: number;
 }
 
@@ -303,6 +305,40 @@ SELECT (SELECT count(*) FROM ins)::int AS links, (SELECT count(*) FROM tagged)::
 }
 
 /**
+ * Joins and leaves for the channel's links, as member_events rows (the triggers fill
+ * invite_link_stats from them), once: nothing when the channel has events already. About half
+ * of the links brought nobody; the rest 1-7 joins, skewed low, and up to half as many leaves. One
+ * INSERT ... SELECT, so the statement triggers count it in one pass. Returns the events inserted.
+ */
+export async function seedMemberEvents(db: Database, channelId: string): Promise<number> {
+  const channel = sqlUuid(channelId);
+  const [existing] = await db.prisma.$queryRawUnsafe<{ any: boolean }[]>(
+    `SELECT EXISTS (SELECT 1 FROM member_events WHERE channel_id = ${channel}) AS any`,
+  );
+  if (existing?.any) return 0;
+  const [row] = await db.prisma.$queryRawUnsafe<{ events: number }[]>(`
+WITH drawn AS (
+  SELECT l.id, l.account_id, l.channel_id, l.chat_id, l.created_at, floor(power(random(), 3) * 8)::int AS joins
+  FROM invite_links l
+  WHERE l.channel_id = ${channel}
+), counts AS (
+  SELECT drawn.*, floor(joins * random() * 0.5)::int AS leaves FROM drawn
+), ins AS (
+  INSERT INTO member_events (id, account_id, channel_id, chat_id, user_id, kind, invite_link_id, at)
+  SELECT gen_random_uuid(), c.account_id, c.channel_id, c.chat_id, 100000000 + floor(random() * 900000000)::bigint,
+         (CASE WHEN n.n <= c.joins THEN 'JOINED' ELSE 'LEFT' END)::"MemberEventKind", c.id,
+         c.created_at + random() * (now() - c.created_at)
+  FROM counts c
+  CROSS JOIN LATERAL generate_series(1, c.joins + c.leaves) AS n (n)
+  WHERE c.joins > 0
+  RETURNING 1
+)
+SELECT count(*)::int AS events FROM ins`);
+  await db.prisma.$executeRawUnsafe('VACUUM ANALYZE invite_link_stats');
+  return Number(row?.events ?? 0);
+}
+
+/**
  * Adds `links` links to a channel of the demo account, creating the account, the channel, tag
  * types, tags and partners as needed. Links get varied Russian/English campaign names, a few
  * creators, budgets, expiries (many in the past), revocations, member limits, subscription links,
@@ -336,6 +372,7 @@ export async function seedInviteLinks(db: Database, options: SeedOptions): Promi
     await db.prisma.$executeRawUnsafe('VACUUM ANALYZE invite_link_tags');
     await db.prisma.$executeRawUnsafe('ANALYZE tags, tag_types, partners, channels');
   }
+  const memberEvents = inserted > 0 ? await seedMemberEvents(db, channel.id) : 0;
   const total = await countChannelLinks(db, channel.id);
-  return { channelId: channel.id, links: inserted, total, linkTags, ms: Math.round(performance.now() - started) };
+  return { channelId: channel.id, links: inserted, total, linkTags, memberEvents, ms: Math.round(performance.now() - started) };
 }

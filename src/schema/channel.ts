@@ -32,7 +32,6 @@ export function addChannelTypes(builder: Builder) {
   });
 
   builder.prismaObject('Channel', {
-    select: { id: true },
     fields: (t) => ({
       id: t.exposeID('id'),
       telegramId: t.expose('telegramId', { type: 'SafeInt' }),

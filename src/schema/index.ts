@@ -8,6 +8,7 @@ import { addInviteLinkTypes } from './invite-link.ts';
 import { addShortLinkTypes } from './short-link.ts';
 import { addApiTokenTypes } from './api-token.ts';
 import { addJoinRequestTypes } from './join-request.ts';
+import { addStatsTypes } from './stats.ts';
 
 /** The GraphQL schema, as the server serves it and schema.graphql prints it. */
 export function buildSchema(config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
@@ -19,5 +20,6 @@ export function buildSchema(config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
   addShortLinkTypes(builder);
   addApiTokenTypes(builder);
   addJoinRequestTypes(builder);
+  addStatsTypes(builder, { Tag });
   return builder.toSchema({ sortSchema: false });
 }

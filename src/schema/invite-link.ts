@@ -85,7 +85,6 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
   });
 
   const InviteLink = builder.prismaObject('InviteLink', {
-    select: { id: true },
     fields: (t) => ({
       id: t.exposeID('id'),
       name: t.exposeString('name'),

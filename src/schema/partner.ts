@@ -4,7 +4,6 @@ import type { Builder } from './builder.ts';
 
 export function addPartnerTypes(builder: Builder) {
   builder.prismaObject('Partner', {
-    select: { id: true },
     fields: (t) => ({
       id: t.exposeID('id'),
       externalId: t.exposeInt('externalId'),

@@ -4,7 +4,6 @@ import type { Builder } from './builder.ts';
 
 export function addTagTypes(builder: Builder) {
   builder.prismaObject('TagType', {
-    select: { id: true },
     fields: (t) => ({
       id: t.exposeID('id'),
       name: t.exposeString('name'),
@@ -13,7 +12,6 @@ export function addTagTypes(builder: Builder) {
   });
 
   const Tag = builder.prismaObject('Tag', {
-    select: { id: true },
     fields: (t) => ({
       id: t.exposeID('id'),
       name: t.exposeString('name'),

@@ -1,4 +1,7 @@
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { ChannelStatus } from '../generated/prisma/client.ts';
+import { PREPARED_STATEMENT_MARK } from '../db/prepared-statements.ts';
+import { rowJsonSql, selectOf } from './invite-link-json.ts';
 import { visiblePartnerId } from '../auth/access.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -29,34 +32,41 @@ export interface InviteLinkListing {
   orderBy?: readonly InviteLinkOrder[] | null;
 }
 
-const ORDER_COLUMNS = {
-  CREATED_AT: 'createdAt',
-  UPDATED_AT: 'updatedAt',
-  NAME: 'name',
-  BUDGET: 'budget',
-  EXPIRE_DATE: 'expireDate',
-  MEMBER_LIMIT: 'memberLimit',
-} as const satisfies Partial<Record<OrderField, keyof Prisma.InviteLinkOrderByWithRelationInput>>;
-/** Order fields read from the link's invite_link_stats row. */
-const STATS_ORDER_COLUMNS = {
-  JOINS: 'joins',
-  SUBSCRIBERS: 'subscribers',
-  COST_PER_SUBSCRIBER: 'costPerSubscriber',
-} as const satisfies Partial<Record<OrderField, keyof Prisma.InviteLinkStatsOrderByWithRelationInput>>;
-const NULLABLE_ORDER_FIELDS = new Set<OrderField>(['UPDATED_AT', 'EXPIRE_DATE', 'MEMBER_LIMIT', 'COST_PER_SUBSCRIBER']);
+/** Columns of invite_links (alias `l`), or of invite_link_stats (alias `st`), that the orders sort on. */
+const ORDER_COLUMNS: Record<OrderField, { column: string; stats?: true; nullable?: true }> = {
+  CREATED_AT: { column: 'created_at' },
+  UPDATED_AT: { column: 'updated_at', nullable: true },
+  NAME: { column: 'name' },
+  BUDGET: { column: 'budget' },
+  EXPIRE_DATE: { column: 'expire_date', nullable: true },
+  MEMBER_LIMIT: { column: 'member_limit', nullable: true },
+  JOINS: { column: 'joins', stats: true },
+  SUBSCRIBERS: { column: 'subscribers', stats: true },
+  COST_PER_SUBSCRIBER: { column: 'cost_per_subscriber', stats: true, nullable: true },
+};
 export const DEFAULT_ORDER: InviteLinkOrder[] = [{ field: 'CREATED_AT', direction: 'DESC' }];
 
-/** Orders as asked; links without a value sort last; ties break on id so pages never overlap. */
-export function orderByClause(orderBy: readonly InviteLinkOrder[]): Prisma.InviteLinkOrderByWithRelationInput[] {
+/**
+ * The page's order, as asked; links without a value sort last in either direction; ties break on
+ * id so pages never overlap. `inner` sorts invite_links `l` (stats columns from `st`), `outer` the
+ * page's rows `p`, which carry the stats columns as `stats_<column>`; `statsColumns` lists those.
+ */
+export function orderSql(orderBy: readonly InviteLinkOrder[]) {
   const order = orderBy.length > 0 ? orderBy : DEFAULT_ORDER;
-  const clauses: Prisma.InviteLinkOrderByWithRelationInput[] = order.map(({ field, direction }) => {
-    const sort = direction === 'ASC' ? 'asc' : 'desc';
-    const order = NULLABLE_ORDER_FIELDS.has(field) ? { sort, nulls: 'last' as const } : sort;
-    if (field in STATS_ORDER_COLUMNS) return { stats: { [STATS_ORDER_COLUMNS[field as keyof typeof STATS_ORDER_COLUMNS]]: order } };
-    return { [ORDER_COLUMNS[field as keyof typeof ORDER_COLUMNS]]: order };
-  });
-  clauses.push({ id: order[0]!.direction === 'ASC' ? 'asc' : 'desc' });
-  return clauses;
+  const inner: string[] = [];
+  const outer: string[] = [];
+  const statsColumns = new Set<string>();
+  for (const { field, direction } of order) {
+    const { column, stats, nullable } = ORDER_COLUMNS[field];
+    const sort = `${direction === 'ASC' ? 'ASC' : 'DESC'}${nullable ? ' NULLS LAST' : ''}`;
+    if (stats) statsColumns.add(column);
+    inner.push(`${stats ? 'st' : 'l'}.${column} ${sort}`);
+    outer.push(`p.${stats ? `stats_${column}` : column} ${sort}`);
+  }
+  const tie = order[0]!.direction === 'ASC' ? 'ASC' : 'DESC';
+  inner.push(`l.id ${tie}`);
+  outer.push(`p.id ${tie}`);
+  return { inner: inner.join(', '), outer: outer.join(', '), statsColumns: [...statsColumns] };
 }
 
 /** The account's tags and tag types a tag-group filter names, as looked up with the page. */
@@ -77,12 +87,6 @@ export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
 
   const tagIds = [...new Set(groups.flatMap((group) => group.tags ?? []))];
   const typeIds = [...new Set(groups.map((group) => group.tagTypeId).filter((id): id is string => !!id))];
-  const where = groups.map((group): Prisma.InviteLinkWhereInput => {
-    const alternatives: Prisma.InviteLinkWhereInput[] = [];
-    if ((group.tags ?? []).length) alternatives.push({ tagIds: { hasSome: [...group.tags!] } });
-    if (group.withoutType) alternatives.push({ tags: { none: { tag: { typeId: group.tagTypeId ?? null } } } });
-    return { OR: alternatives };
-  });
 
   const check = ({ tags, tagTypes }: TagGroupLookup): void => {
     const errors: FieldError[] = [];
@@ -104,38 +108,26 @@ export function tagGroupsFilter(groups: readonly TagGroupFilter[]) {
     });
     if (errors.length) throw validationFailed(errors);
   };
-  return { tagIds, typeIds, where, check };
+  return { tagIds, typeIds, check };
 }
 
-/** Binds a value and returns its placeholder (`$n`): raw SQL never holds the values themselves. */
-export type Bind = (value: unknown) => string;
-
 /**
- * `tagGroupsFilter`'s test as SQL over a sorted tag-id array (`tagIds`: an expression such as
- * invite_links.tag_ids), one condition per group: one of the group's tags, or (withoutType) no
- * tag of the group's type in the account.
+ * The tag-group test as SQL over a sorted tag-id array (`tagIds`: invite_links.tag_ids, or the
+ * same column of a counting table), one condition per group: one of the group's tags, or
+ * (withoutType) no tag of the group's type in the account.
  */
-export function tagGroupsConditionsSql(groups: readonly TagGroupFilter[], tagIds: string, accountId: string, bind: Bind): string[] {
+export function tagGroupsConditionsSql(groups: readonly TagGroupFilter[], tagIds: string, accountId: Prisma.Sql): Prisma.Sql[] {
+  const ids = Prisma.raw(tagIds);
   return groups.map((group) => {
     const tags = group.tags ?? [];
-    const alternatives: string[] = [];
-    if (tags.length) alternatives.push(`${tagIds} && ${bind([...tags])}::uuid[]`);
+    const alternatives: Prisma.Sql[] = [];
+    if (tags.length) alternatives.push(Prisma.sql`${ids} && ${[...tags]}::uuid[]`);
     if (group.withoutType) {
-      const typeTest = group.tagTypeId ? `type_id = ${bind(group.tagTypeId)}::uuid` : 'type_id IS NULL';
-      alternatives.push(`NOT ${tagIds} && ARRAY(SELECT id FROM tags WHERE account_id = ${accountId} AND ${typeTest})`);
+      const typeTest = group.tagTypeId ? Prisma.sql`type_id = ${group.tagTypeId}::uuid` : Prisma.sql`type_id IS NULL`;
+      alternatives.push(Prisma.sql`NOT ${ids} && ARRAY(SELECT id FROM tags WHERE account_id = ${accountId} AND ${typeTest})`);
     }
-    return alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`;
+    return alternatives.length === 1 ? alternatives[0]! : Prisma.sql`(${Prisma.join(alternatives, ' OR ')})`;
   });
-}
-
-/**
- * How many of a channel's links match these tag groups (none: all of them), summed over
- * invite_link_tag_sets, the per-channel counts of links by their exact set of tags (kept by
- * triggers, see its migration): O(distinct sets) rather than O(links).
- */
-export function tagGroupsCountSql(groups: readonly TagGroupFilter[], scope: { channelId: string; accountId: string }, bind: Bind): string {
-  const conditions = [`s.channel_id = ${scope.channelId}`, ...tagGroupsConditionsSql(groups, 's.tag_ids', scope.accountId, bind)];
-  return `(SELECT coalesce(sum(s.link_count), 0) FROM invite_link_tag_sets s WHERE ${conditions.join(' AND ')})`;
 }
 
 export function validatePage(page: number, limit: number): void {
@@ -145,35 +137,82 @@ export function validatePage(page: number, limit: number): void {
 /** LIKE and ILIKE take `%`, `_` and `\\` in a pattern as wildcards: escaped, a name is a plain substring. */
 export const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
-/**
- * How many of a channel's links have `name` in their name, case-insensitively, and match these tag
- * groups, counted over invite_link_search (a narrow copy of each link's lowercased name and tag
- * ids, kept by triggers, see its migration). `name_lower LIKE lower(pattern)` is what
- * `name ILIKE pattern` computes, without lowercasing every candidate again.
- */
-export function nameSearchCountSql(
-  name: string,
-  groups: readonly TagGroupFilter[],
-  scope: { channelId: string; accountId: string },
-  bind: Bind,
-): string {
-  const conditions = [
-    `s.channel_id = ${scope.channelId}`,
-    `s.name_lower LIKE '%' || lower(${bind(escapeLike(name))}) || '%'`,
-    ...tagGroupsConditionsSql(groups, 's.tag_ids', scope.accountId, bind),
-  ];
-  return `(SELECT count(*) FROM invite_link_search s WHERE ${conditions.join(' AND ')})`;
+/** What a page of links (and its total) is filtered by; partnerId is the visible partner (see visiblePartnerId). */
+export interface LinkFilter {
+  name?: string | null;
+  creatorId?: number | null;
+  partnerId?: string | null;
+  linkIds?: readonly string[] | null;
+  tagGroups?: readonly TagGroupFilter[] | null;
 }
 
 /**
- * One page of a channel's links plus the total of all matches. One statement (relationJoins) reads
- * the channel row (looked up within the account: no row, NOT_FOUND), the page with every relation
- * the GraphQL selection asks for, and, with a tag-group filter, the account's tags and tag types it
- * names. The total, cheapest way first:
- *  - no filter but tag groups (or none): a sum over the channel's tag-set counts (tagGroupsCountSql);
- *  - a name, with or without tag groups: a count over invite_link_search (nameSearchCountSql);
- * each in a second statement run beside the first; with any other filter, an exact count of the
- * matches inside the first. The same number of statements whatever the page size.
+ * Where the filter is tested: invite_links (alias `l`), or one of the narrow tables the triggers
+ * keep for totals (alias `s`): invite_link_search (lowercased name and tag ids) and
+ * invite_link_tag_sets (tag ids, no name). Those two hold neither creators, partners nor ids.
+ */
+export type FilterTarget = 'links' | 'search' | 'tagSets';
+
+/**
+ * The one filter builder: the conditions a link must meet, besides being in the channel, for the
+ * page and for its total alike. `name_lower LIKE lower(pattern)` is what `name ILIKE pattern`
+ * computes, without lowercasing every candidate again.
+ */
+export function linkFilterSql(filter: LinkFilter, target: FilterTarget, accountId: Prisma.Sql): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [];
+  const onLinks = target === 'links';
+  if (!onLinks && (filter.creatorId != null || filter.partnerId != null || filter.linkIds)) {
+    throw new Error(`${target} cannot test creators, partners or link ids`);
+  }
+  if (filter.name) {
+    const pattern = `%${escapeLike(filter.name)}%`;
+    if (target === 'tagSets') throw new Error('tag sets cannot test names');
+    conditions.push(onLinks ? Prisma.sql`l.name ILIKE ${pattern}` : Prisma.sql`s.name_lower LIKE lower(${pattern})`);
+  }
+  if (filter.creatorId != null) conditions.push(Prisma.sql`l.creator_id = ${BigInt(filter.creatorId)}::bigint`);
+  if (filter.partnerId != null) conditions.push(Prisma.sql`l.partner_id = ${filter.partnerId}::uuid`);
+  if (filter.linkIds) conditions.push(Prisma.sql`l.id = ANY(${[...filter.linkIds]}::uuid[])`);
+  conditions.push(...tagGroupsConditionsSql(filter.tagGroups ?? [], onLinks ? 'l.tag_ids' : 's.tag_ids', accountId));
+  return conditions;
+}
+
+const and = (conditions: Prisma.Sql[]) => Prisma.join(conditions, ' AND ');
+
+/**
+ * The exact number of a channel's (`channelId`: an SQL expression) links that match, the cheapest
+ * way: with no filter but tag groups (or none), a sum over invite_link_tag_sets, the per-channel
+ * counts of links by their exact set of tags: O(distinct sets) rather than O(links); with a name
+ * too, a count over invite_link_search; otherwise a count over invite_links.
+ */
+export function linkTotalSql(filter: LinkFilter, channelId: Prisma.Sql, accountId: Prisma.Sql): Prisma.Sql {
+  if (filter.creatorId == null && filter.partnerId == null && !filter.linkIds) {
+    if (!filter.name) {
+      const conditions = [Prisma.sql`s.channel_id = ${channelId}`, ...linkFilterSql(filter, 'tagSets', accountId)];
+      return Prisma.sql`(SELECT coalesce(sum(s.link_count), 0) FROM invite_link_tag_sets s WHERE ${and(conditions)})`;
+    }
+    const conditions = [Prisma.sql`s.channel_id = ${channelId}`, ...linkFilterSql(filter, 'search', accountId)];
+    return Prisma.sql`(SELECT count(*) FROM invite_link_search s WHERE ${and(conditions)})`;
+  }
+  const conditions = [Prisma.sql`l.channel_id = ${channelId}`, ...linkFilterSql(filter, 'links', accountId)];
+  return Prisma.sql`(SELECT count(*) FROM invite_links l WHERE ${and(conditions)})`;
+}
+
+/** Statements this marks are prepared (named) on each connection; see src/db/prepared-statements.ts. */
+export const PREPARED = Prisma.raw(PREPARED_STATEMENT_MARK);
+
+interface PageBody {
+  status: ChannelStatus;
+  total: number;
+  items: object[];
+  tags?: TagGroupLookup['tags'];
+  tagTypes?: TagGroupLookup['tagTypes'];
+}
+
+/**
+ * One page of a channel's links plus the total of all matches, in one statement: the channel row
+ * (looked up within the account: no row, NOT_FOUND), the page shaped as JSON with what the
+ * selection asks for (invite-link-json.ts), the total (linkTotalSql) and, with a tag-group filter,
+ * the account's tags and tag types it names. The same statement whatever the page size.
  */
 export async function listInviteLinks(
   actor: AccountActor,
@@ -182,67 +221,56 @@ export async function listInviteLinks(
   listing: InviteLinkListing,
 ) {
   validatePage(listing.page, listing.limit);
-  const partnerId = visiblePartnerId(actor, listing.partnerId ?? null);
-  const and: Prisma.InviteLinkWhereInput[] = [];
-  if (listing.name) and.push({ name: { contains: escapeLike(listing.name), mode: 'insensitive' } });
-  if (listing.creatorId != null) and.push({ creatorId: BigInt(listing.creatorId) });
-  if (partnerId !== null) and.push({ partnerId });
-  if (listing.filter?.linkIds) and.push({ id: { in: [...listing.filter.linkIds] } });
-  const tagGroups = listing.filter?.tags?.length ? tagGroupsFilter(listing.filter.tags) : undefined;
-  if (tagGroups) and.push(...tagGroups.where);
+  const groups = listing.filter?.tags?.length ? listing.filter.tags : null;
+  const tagGroups = groups ? tagGroupsFilter(groups) : undefined;
+  const filter: LinkFilter = {
+    name: listing.name,
+    creatorId: listing.creatorId,
+    partnerId: visiblePartnerId(actor, listing.partnerId ?? null),
+    linkIds: listing.filter?.linkIds,
+    tagGroups: groups,
+  };
+  const accountId = Prisma.sql`${actor.accountId}::uuid`;
   // Links are reached through the channel, which belongs to the viewer's account; every link of a
   // channel belongs to the channel's account, so they need no account_id test of their own.
-  const where: Prisma.InviteLinkWhereInput = { AND: and };
+  const conditions = [Prisma.sql`l.channel_id = c.id`, ...linkFilterSql(filter, 'links', accountId)];
+  const order = orderSql(listing.orderBy ?? DEFAULT_ORDER);
+  // Every link has its stats row (a trigger adds it with the link), so an inner join loses none;
+  // with the channel on both sides it walks invite_link_stats' (channel_id, counter, id) index.
+  const statsJoin = order.statsColumns.length
+    ? Prisma.raw(`, ${order.statsColumns.map((column) => `st.${column} AS stats_${column}`).join(', ')}
+        FROM invite_links l JOIN invite_link_stats st ON st.invite_link_id = l.id AND st.channel_id = l.channel_id`)
+    : Prisma.raw(' FROM invite_links l');
+  const row = rowJsonSql('InviteLink', selectOf('InviteLink', query), 'p');
+  const lookups = tagGroups
+    ? Prisma.sql`,
+      'tags', (SELECT coalesce(json_agg(json_build_object('id', t.id, 'typeId', t.type_id)), '[]') FROM tags t
+               WHERE t.account_id = c.account_id AND t.id = ANY(${tagGroups.tagIds}::uuid[])),
+      'tagTypes', (SELECT coalesce(json_agg(json_build_object('id', tt.id)), '[]') FROM tag_types tt
+               WHERE tt.account_id = c.account_id AND tt.id = ANY(${tagGroups.typeIds}::uuid[]))`
+    : Prisma.empty;
+  const statement = Prisma.sql`${PREPARED}
+SELECT json_build_object(
+  'status', c.status,
+  'total', ${linkTotalSql(filter, Prisma.sql`c.id`, accountId)},
+  'items', COALESCE((
+    SELECT json_agg(${row} ORDER BY ${Prisma.raw(order.outer)})
+    FROM (
+      SELECT l.*${statsJoin}
+      WHERE ${and(conditions)}
+      ORDER BY ${Prisma.raw(order.inner)}
+      LIMIT ${listing.limit}::int OFFSET ${(listing.page - 1) * listing.limit}::bigint
+    ) p
+  ), '[]'::json)${lookups}
+)::text AS body
+FROM channels c
+WHERE c.account_id = ${accountId} AND c.telegram_id = ${BigInt(listing.channelId)}::bigint`;
 
-  const countedApart = listing.creatorId == null && partnerId === null && !listing.filter?.linkIds;
-  const prisma = deps.db.prisma;
-  const [channel, totalApart] = await Promise.all([
-    prisma.channel.findUnique({
-      relationLoadStrategy: 'join',
-      where: { accountId_telegramId: { accountId: actor.accountId, telegramId: BigInt(listing.channelId) } },
-      select: {
-        status: true,
-        ...(!countedApart && { _count: { select: { inviteLinks: { where } } } }),
-        inviteLinks: {
-          ...query,
-          where,
-          orderBy: orderByClause(listing.orderBy ?? DEFAULT_ORDER),
-          skip: (listing.page - 1) * listing.limit,
-          take: listing.limit,
-        },
-        ...(tagGroups && {
-          account: {
-            select: {
-              tags: { where: { id: { in: tagGroups.tagIds } }, select: { id: true, typeId: true } },
-              tagTypes: { where: { id: { in: tagGroups.typeIds } }, select: { id: true } },
-            },
-          },
-        }),
-      },
-    }),
-    countedApart ? countApart(actor, deps, listing) : undefined,
-  ]);
-  if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
-  const refusal = channelStateError(channel.status, listing.channelId, 'read');
+  const [found] = await deps.db.prisma.$queryRaw<{ body: string }[]>(statement);
+  if (!found) throw notFound(`Channel ${listing.channelId} not found`);
+  const body = JSON.parse(found.body) as PageBody;
+  const refusal = channelStateError(body.status, listing.channelId, 'read');
   if (refusal) throw refusal;
-  // The conditional selects defeat Prisma's result type: `account` is there exactly with tag groups,
-  // `_count` exactly when the total is not counted apart.
-  const found = channel as unknown as { account?: TagGroupLookup; _count?: { inviteLinks: number }; inviteLinks: object[] };
-  if (tagGroups) tagGroups.check(found.account!);
-  const total = totalApart ?? found._count!.inviteLinks;
-  return { page: listing.page, limit: listing.limit, total, items: found.inviteLinks };
-}
-
-/** The total from tag-set counts, or from invite_link_search with a name (see listInviteLinks). */
-async function countApart(actor: AccountActor, deps: ServiceDeps, listing: InviteLinkListing) {
-  const values: unknown[] = [actor.accountId, BigInt(listing.channelId)];
-  const bind: Bind = (value) => `$${values.push(value)}`;
-  const scope = { channelId: '(SELECT id FROM channel)', accountId: '$1::uuid' };
-  const groups = listing.filter?.tags ?? [];
-  const count = listing.name ? nameSearchCountSql(listing.name, groups, scope, bind) : tagGroupsCountSql(groups, scope, bind);
-  const [row] = await deps.db.prisma.$queryRawUnsafe<{ total: number }[]>(
-    `WITH channel AS (SELECT id FROM channels WHERE account_id = $1::uuid AND telegram_id = $2::bigint) SELECT (${count})::int AS total`,
-    ...values,
-  );
-  return Number(row!.total);
+  if (tagGroups) tagGroups.check({ tags: body.tags!, tagTypes: body.tagTypes! });
+  return { page: listing.page, limit: listing.limit, total: Number(body.total), items: body.items };
 }
