@@ -48,7 +48,13 @@ export interface TelegramGateway {
   editInviteLink(chatId: number, inviteLink: string, fields: RegularLinkFields): Promise<TelegramInviteLink>;
   editSubscriptionInviteLink(chatId: number, inviteLink: string, name: string): Promise<TelegramInviteLink>;
   revokeInviteLink(chatId: number, inviteLink: string): Promise<TelegramInviteLink>;
+  /** approveChatJoinRequest / declineChatJoinRequest. */
+  decideJoinRequest(chatId: number, userId: number, approve: boolean): Promise<void>;
+  /** A user's status in the chat (getChatMember). */
+  getMemberStatus(chatId: number, userId: number): Promise<MemberStatus>;
 }
+
+export type MemberStatus = 'creator' | 'administrator' | 'member' | 'restricted' | 'left' | 'kicked';
 
 /** Receiving updates (src/services/telegram-poller.ts, the webhook set-up in src/app.ts). */
 export interface TelegramUpdateSource {
@@ -110,6 +116,19 @@ export function mapTelegramError(error: unknown, chatId?: number): AppError {
         reason: 'BOT_RIGHTS_MISSING',
         channelId: chatId,
       });
+    }
+    // approveChatJoinRequest / declineChatJoinRequest
+    if (/HIDE_REQUESTER_MISSING/.test(description)) {
+      return new AppError('NOT_FOUND', 'Telegram has no pending join request of this user: it was cancelled, or already decided', {
+        reason: 'JOIN_REQUEST_MISSING',
+        channelId: chatId,
+      });
+    }
+    if (/USER_ID_INVALID/.test(description)) {
+      return new AppError('NOT_FOUND', 'Telegram does not know this user', { reason: 'USER_UNKNOWN', channelId: chatId });
+    }
+    if (/USER_ALREADY_PARTICIPANT/.test(description)) {
+      return conflict('The user is already a member of the channel', { reason: 'USER_ALREADY_MEMBER', channelId: chatId });
     }
     const constraint = CONSTRAINT_FIELDS.find(([pattern]) => pattern.test(description));
     if (constraint) return validationFailed([{ path: ['input', constraint[1]], message: constraint[2] }]);
@@ -339,6 +358,23 @@ export class TelegramBotApiAdapter implements TelegramGateway, TelegramUpdateSou
   revokeInviteLink(chatId: number, inviteLink: string) {
     return this.call('revokeChatInviteLink', chatId, async () =>
       toInviteLink(await this.retrying.api.revokeChatInviteLink({ chat_id: chatId, invite_link: inviteLink })),
+    );
+  }
+
+  decideJoinRequest(chatId: number, userId: number, approve: boolean): Promise<void> {
+    // Retried like edits: a repeat of one that went through answers HIDE_REQUESTER_MISSING.
+    const method = approve ? 'approveChatJoinRequest' : 'declineChatJoinRequest';
+    return this.call(method, chatId, async () => {
+      const params = { chat_id: chatId, user_id: userId };
+      await (approve ? this.retrying.api.approveChatJoinRequest(params) : this.retrying.api.declineChatJoinRequest(params));
+    });
+  }
+
+  getMemberStatus(chatId: number, userId: number): Promise<MemberStatus> {
+    return this.call(
+      'getChatMember',
+      chatId,
+      async () => (await this.retrying.api.getChatMember({ chat_id: chatId, user_id: userId })).status as MemberStatus,
     );
   }
 

@@ -733,8 +733,11 @@ export class TelegramEmulator {
     const userId = params.integer('user_id', 0);
     if (userId === 0) throw new TelegramFailure(ERROR_TEXTS.invalidUserId);
     const chat = this.requireChat(params, 'read');
-    if (userId !== this.bot.id) throw new TelegramFailure(ERROR_TEXTS.memberNotFound);
-    return wireBotMember(this.bot, chat);
+    if (userId === this.bot.id) return wireBotMember(this.bot, chat);
+    // A user the bot has seen (joined, left or asked to join) has a status; any other is not found.
+    const known = this.users.get(userId);
+    if (!known) throw new TelegramFailure(ERROR_TEXTS.memberNotFound);
+    return wireUserMember(known.user, this.roster.status(chat.id, userId));
   }
 
   /**

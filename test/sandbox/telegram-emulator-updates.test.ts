@@ -397,6 +397,17 @@ describe('approveChatJoinRequest and declineChatJoinRequest', () => {
     expect(emulator.joinRequests(CHAT_ID)).toHaveLength(1);
   });
 
+  it("answers getChatMember for a user it has seen with the user's status", async () => {
+    const { bot, emulator } = await withRequest();
+    expect(await bot.api.getChatMember({ chat_id: CHAT_ID, user_id: 90 })).toEqual({ user: userWire(90), status: 'left' });
+    emulator.decideJoinRequest(CHAT_ID, 90, true);
+    expect(await bot.api.getChatMember({ chat_id: CHAT_ID, user_id: 90 })).toEqual({ user: userWire(90), status: 'member' });
+    emulator.kick(CHAT_ID, 90);
+    expect(await bot.api.getChatMember({ chat_id: CHAT_ID, user_id: 90 })).toMatchObject({ status: 'kicked' });
+    const unseen = await apiError(bot.api.getChatMember({ chat_id: CHAT_ID, user_id: 424_242 }));
+    expect(unseen.description).toBe('Bad Request: member not found');
+  });
+
   it('another admin can decide a request too', async () => {
     const { bot, emulator } = await withRequest();
     emulator.decideJoinRequest(CHAT_ID, 90, true);
