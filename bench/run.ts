@@ -14,6 +14,7 @@
 // First: sets NODE_ENV before any module that reads it loads.
 import './production-env.ts';
 import { measureShortLinks } from './short-links.ts';
+import { measureIngest } from './ingest.ts';
 import { createServer as createHttpServer } from 'node:http';
 import path from 'node:path';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
@@ -289,6 +290,14 @@ try {
   const probeApp: App = Object.freeze({ ...app, db: probeDb });
   await ensureSandboxAccount(db, token);
   const auth = { authorization: `Bearer ${token}` };
+  const ingestDb = config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglite: pglite! };
+  const ingestOptions = { connections: options.connections, profile: options.profile, log };
+  const ingest = !options.only || options.only.includes('ingest') ? await measureIngest(app, ingestDb, ingestOptions) : undefined;
+  if (ingest && options.only?.every((key) => key === 'ingest')) {
+    console.log(JSON.stringify({ ingest }));
+    await closeAll();
+    process.exit(0);
+  }
 
   const seeded = await seedBenchChannel(db);
   const fixtures = await lookUpFixtures(db);
@@ -422,6 +431,7 @@ try {
     durationSeconds: options.duration,
     connections: options.connections,
     shortLinks,
+    ...(ingest ? { ingest } : {}),
   };
   console.log(JSON.stringify(summary));
 } catch (error) {
