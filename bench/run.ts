@@ -10,6 +10,7 @@
 //   4. count SQL statements per GraphQL request;
 //   5. drive each side with autocannon in rounds (GraphQL, floor, floor, GraphQL), and print a table and, as the last
 //      line, a JSON summary.
+// Before step 1, the join-tracking ingest line (bench/ingest.ts); `--only ingest` runs it alone.
 // PostgreSQL when DATABASE_URL is set; otherwise an embedded PGlite in --data-dir (not representative).
 // First: sets NODE_ENV before any module that reads it loads.
 import './production-env.ts';
