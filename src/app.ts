@@ -7,6 +7,7 @@ import { TelegramBotApiAdapter, type TelegramGateway, type TelegramUpdateSource 
 import { amoCrmSettingsFromConfig, type AmoCrmGateway, type AmoCrmSettings } from './adapters/amocrm/index.ts';
 import { SANDBOX_CHATS, TelegramEmulator } from './sandbox/telegram-emulator.ts';
 import { ensureSandboxAccount } from './sandbox/demo-data.ts';
+import { startDemoHistory } from './sandbox/demo-history.ts';
 import { randomControlSecret } from './sandbox/http-kit.ts';
 import { AmoCrmEmulator, type AmoTokenPair } from './sandbox/amocrm-emulator.ts';
 import { connectAmoCrm, type AmoCrmCredentials } from './services/amocrm-credentials.ts';
@@ -118,6 +119,7 @@ export async function buildApp(config: Config, log: Logger, parts: AppParts = {}
     closers.unshift(() => pendingRevokes.close());
     pendingRevokes.start();
     const telegramPoller = parts.receiveUpdates === false ? undefined : receiveUpdates(config, app, telegram.gateway, parts, closers);
+    if (sandbox && telegram.emulator && !parts.telegramEmulator && telegramPoller) await demoHistory(app, telegram.emulator, closers);
     return {
       app,
       sandboxToken,
@@ -158,6 +160,18 @@ function receiveUpdates(config: Config, app: App, source: TelegramBotApiAdapter,
   closers.unshift(() => poller.close());
   poller.start();
   return poller;
+}
+
+/** The sandbox's own emulator gives the demo channel links (now) with a history (in the background). */
+async function demoHistory(app: App, emulator: TelegramEmulator, closers: Closers): Promise<void> {
+  const shutdown = new AbortController();
+  const simulating = (await startDemoHistory(app, emulator, shutdown.signal))?.acting.catch((error) => {
+    if (!shutdown.signal.aborted) app.log.warn({ err: error }, 'could not simulate the demo history');
+  });
+  closers.unshift(async () => {
+    shutdown.abort();
+    await simulating;
+  });
 }
 
 /** Opens and migrates the database; a problem the operator must fix is a one-line DatabaseStartupError. */

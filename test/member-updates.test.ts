@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStoredUpdates } from '../src/services/member-updates.ts';
-import { createTestApp, type TestApp } from './support/app.ts';
+import { CONNECT_CHANNEL, VERIFY_CHANNEL, createTestApp, type TestApp } from './support/app.ts';
 import { waitFor } from './support/processes.ts';
 
 const STATS = 'stats { joins leaves subscribers pendingJoinRequests costPerJoin costPerSubscriber }';
@@ -205,6 +205,22 @@ describe('updates received through the webhook', () => {
     expect(await t.app.db.prisma.memberEvent.count({ where: { chatId: -100999n } })).toBe(0);
     const row = await t.app.db.prisma.telegramUpdate.findUniqueOrThrow({ where: { updateId: BigInt(stray.update_id) } });
     expect(row.processedAt).not.toBeNull();
+  });
+
+  it('count what happened while ownership was being proven, once the channel is verified', async () => {
+    const pendingChat = t.addChannel();
+    const connected = await t.gql(token, CONNECT_CHANNEL, { telegramId: pendingChat });
+    const join = memberUpdate(305, 'left', 'member');
+    join.chat_member.chat.id = pendingChat;
+    expect((await deliver(join)).status).toBe(200);
+    await t.settleUpdates();
+    expect(await t.app.db.prisma.memberEvent.count({ where: { chatId: BigInt(pendingChat) } })).toBe(0);
+
+    t.telegram.setChatDescription(pendingChat, `Ours. ${connected.data.connectChannel.verification.code}`);
+    expect((await t.gql(token, VERIFY_CHANNEL, { telegramId: pendingChat })).errors).toBeUndefined();
+    await t.settleUpdates();
+    const events = await t.app.db.prisma.memberEvent.findMany({ where: { chatId: BigInt(pendingChat) } });
+    expect(events.map((e) => [e.kind, Number(e.userId), e.inviteLinkId])).toEqual([['JOINED', 305, null]]);
   });
 
   it('read stats in the same number of statements for 1 and 100 links', async () => {

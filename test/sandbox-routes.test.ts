@@ -49,6 +49,30 @@ const storedChatMemberUpdates = (userId: number) =>
     userId,
   );
 
+describe('the sandbox at start', () => {
+  it('gives the demo channel links with a simulated history, counted from the emulated updates', async () => {
+    const read = async () => {
+      const response = await server.fetch('http://inviteql.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${running.sandboxToken}` },
+        body: JSON.stringify({
+          query: `query($channelId: SafeInt!) { inviteLinks(channelId: $channelId, limit: 100, orderBy: [{ field: JOINS, direction: DESC }]) {
+            items { name stats { joins leaves subscribers pendingJoinRequests } } } }`,
+          variables: { channelId: CHANNEL },
+        }),
+      });
+      const items: { name: string; stats: object }[] = (await response.json()).data.inviteLinks.items;
+      return Object.fromEntries(items.filter((item) => item.name !== 'Sandbox join').map((item) => [item.name, item.stats]));
+    };
+    await expect.poll(read, { timeout: 15_000 }).toMatchObject({
+      'Telegram Ads, November': { joins: 40, leaves: 8, subscribers: 32, pendingJoinRequests: 0 },
+      'Blogger review': { joins: 24, leaves: 9, subscribers: 15 },
+      'Cross-promo, neighbour channel': { joins: 12, leaves: 1, subscribers: 11 },
+      'Private club (approval)': { joins: 3, leaves: 0, pendingJoinRequests: 3 },
+    });
+  });
+});
+
 describe('sandbox test helpers', () => {
   it('make a user join through a link, as Telegram would, and its update reaches the server', async () => {
     const link = await createLink({ name: 'Sandbox join' });

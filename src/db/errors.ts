@@ -52,3 +52,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/** PostgreSQL's "time zone … not recognized" (22023), however Prisma and its driver adapter wrap it. */
+export function isUnknownTimeZone(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const pending: unknown[] = [error];
+  while (pending.length) {
+    const current = pending.pop();
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
+    seen.add(current);
+    const { message, cause, meta } = current as Record<string, unknown>;
+    if (typeof message === 'string' && /time zone .* not recognized/i.test(message)) return true;
+    pending.push(cause, meta, (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
+  }
+  return false;
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, validate, type GraphQLSchema } from 'graphql';
+import { parse, validate, visit, type GraphQLSchema } from 'graphql';
 
 const operationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../operations');
 export const partnerManifestPath = path.join(operationsDir, 'partner.json');
@@ -12,9 +12,17 @@ export const documentId = (document: string) => `sha256:${createHash('sha256').u
 
 const FRAGMENTS_FILE = 'fragments.graphql';
 
+/** Whether the operation spreads any fragment (GraphQL refuses a document with an unused one). */
+const spreadsFragment = (operation: string) => {
+  let found = false;
+  visit(parse(operation), { FragmentSpread: () => void (found = true) });
+  return found;
+};
+
 /**
- * The partner manifest from operations/partner/*.graphql (each with fragments.graphql appended):
- * id → document. Every document must be valid against the schema, or this throws naming the file.
+ * The partner manifest from operations/partner/*.graphql (each that spreads a fragment with
+ * fragments.graphql appended): id → document. Every document must be valid against the schema, or
+ * this throws naming the file.
  */
 export function buildPartnerManifest(schema: GraphQLSchema): Record<string, string> {
   const dir = path.join(operationsDir, 'partner');
@@ -22,7 +30,8 @@ export function buildPartnerManifest(schema: GraphQLSchema): Record<string, stri
   const manifest: Record<string, string> = {};
   const files = readdirSync(dir).filter((name) => name.endsWith('.graphql') && name !== FRAGMENTS_FILE);
   for (const file of files.sort()) {
-    const document = `${readFileSync(path.join(dir, file), 'utf8').trimEnd()}\n\n${fragments}`;
+    const operation = readFileSync(path.join(dir, file), 'utf8').trimEnd();
+    const document = spreadsFragment(operation) ? `${operation}\n\n${fragments}` : `${operation}\n`;
     const errors = validate(schema, parse(document));
     if (errors.length) throw new Error(`${file}: ${errors.map((error) => error.message).join('; ')}`);
     manifest[documentId(document)] = document;

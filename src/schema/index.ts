@@ -7,6 +7,7 @@ import { addTagTypes } from './tag.ts';
 import { addInviteLinkTypes } from './invite-link.ts';
 import { addShortLinkTypes } from './short-link.ts';
 import { addApiTokenTypes } from './api-token.ts';
+import { addStatsTypes } from './stats.ts';
 
 /** The GraphQL schema, as the server serves it and schema.graphql prints it. */
 export function buildSchema(config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
@@ -17,5 +18,6 @@ export function buildSchema(config: Pick<Config, 'NODE_ENV'>): GraphQLSchema {
   addInviteLinkTypes(builder, { Tag });
   addShortLinkTypes(builder);
   addApiTokenTypes(builder);
+  addStatsTypes(builder, { Tag });
   return builder.toSchema({ sortSchema: false });
 }

@@ -103,11 +103,17 @@ export async function verifyChannel(actor: AccountActor, deps: ServiceDeps, quer
     );
   }
   try {
-    return await prisma.channel.update({
+    const verified = await prisma.channel.update({
       ...query,
       where: { id: channel.id },
       data: { status: 'VERIFIED', verificationCode: null, verificationExpiresAt: null },
     });
+    // Members who came while ownership was being proven count too: their updates are applied again.
+    await prisma.telegramUpdate.updateMany({
+      where: { chatId: BigInt(telegramId), kind: { in: ['chat_member', 'chat_join_request'] }, processedAt: { not: null } },
+      data: { processedAt: null },
+    });
+    return verified;
   } catch (error) {
     // Another account verified the same chat first.
     if (isUniqueViolation(error)) throw connectedElsewhere(telegramId);

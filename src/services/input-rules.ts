@@ -132,3 +132,28 @@ export const storableText = z.unknown().superRefine(function check(value, ctx, p
       ctx.addIssue({ code: 'custom', path, message: 'must be valid Unicode (it has an unpaired surrogate)' });
   }
 });
+
+/** A stats range: either end may be open; from after to is refused (from = to is an empty range). */
+export const statsRange = z
+  .object({ from: z.date().nullish(), to: z.date().nullish() })
+  .refine(({ from, to }) => !from || !to || from.getTime() <= to.getTime(), { path: ['to'], message: 'must not be before from' });
+
+/** Whether the runtime's IANA database knows the zone (case-insensitively, aliases too). */
+const isIanaTimeZone = (name: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+};
+/**
+ * An IANA time zone name such as "Europe/Berlin" or "UTC". Names only: PostgreSQL would also take
+ * POSIX specs such as "UTC+3", whose sign is the reverse of what most people mean.
+ */
+export const timeZoneName = z
+  .string()
+  .refine(
+    (name) => name.length <= 64 && /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name) && isIanaTimeZone(name),
+    'is not a known IANA time zone',
+  );

@@ -11,6 +11,7 @@ type Tx = Prisma.TransactionClient;
 
 interface StoredUpdate {
   update_id: bigint;
+  received_at: Date;
   kind: string;
   chat_id: bigint | null;
   user_id: bigint | null;
@@ -21,6 +22,7 @@ interface ChannelRow {
   id: string;
   account_id: string;
   telegram_id: bigint;
+  created_at: Date;
 }
 
 export type BatchOutcome = { processed: number } | 'busy';
@@ -43,7 +45,7 @@ export async function processStoredUpdates(deps: { db: Database }, batchSize = 5
       const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${PROCESSING_LOCK_KEY}) AS locked`;
       if (!lock?.locked) return 'busy';
       const batch = await tx.$queryRaw<StoredUpdate[]>`
-        SELECT update_id, kind, chat_id, user_id, payload FROM telegram_updates
+        SELECT update_id, received_at, kind, chat_id, user_id, payload FROM telegram_updates
         WHERE processed_at IS NULL ORDER BY update_id LIMIT ${batchSize}`;
       if (batch.length === 0) return { processed: 0 };
       await applyBotStatus(tx, batch);
@@ -82,7 +84,7 @@ async function applyMemberUpdates(tx: Tx, batch: readonly StoredUpdate[]): Promi
   const named = batch.filter((u) => MEMBER_KINDS.has(u.kind) && u.chat_id !== null && u.user_id !== null);
   if (named.length === 0) return;
   const channels = await tx.$queryRaw<ChannelRow[]>`
-    SELECT id, account_id, telegram_id FROM channels
+    SELECT id, account_id, telegram_id, created_at FROM channels
     WHERE status = 'VERIFIED' AND telegram_id = ANY(${[...new Set(named.map((u) => u.chat_id!))]}::bigint[])`;
   const channelOf = new Map(channels.map((channel) => [channel.telegram_id, channel]));
   const members = new Map<string, { chatId: bigint; userId: bigint }>();
@@ -95,7 +97,7 @@ async function applyMemberUpdates(tx: Tx, batch: readonly StoredUpdate[]): Promi
   const memberUsers = [...members.values()].map((m) => m.userId);
 
   const history = await tx.$queryRaw<StoredUpdate[]>`
-    SELECT u.update_id, u.kind, u.chat_id, u.user_id, u.payload FROM telegram_updates u
+    SELECT u.update_id, u.received_at, u.kind, u.chat_id, u.user_id, u.payload FROM telegram_updates u
     JOIN unnest(${memberChats}::bigint[], ${memberUsers}::bigint[]) AS m(chat_id, user_id) ON u.chat_id = m.chat_id AND u.user_id = m.user_id
     WHERE u.kind IN ('chat_member', 'chat_join_request')
     ORDER BY u.update_id`;
@@ -109,6 +111,8 @@ async function applyMemberUpdates(tx: Tx, batch: readonly StoredUpdate[]): Promi
 
   const byMember = new Map<string, MemberUpdate[]>();
   for (const update of history) {
+    // What happened before the account connected the channel is not its to count.
+    if (update.received_at < channelOf.get(update.chat_id!)!.created_at) continue;
     const key = `${update.chat_id}:${update.user_id}`;
     const body = update.payload[update.kind] ?? {};
     byMember.set(key, [
