@@ -10,10 +10,12 @@
 //   4. count SQL statements per GraphQL request;
 //   5. drive each side with autocannon in rounds (GraphQL, floor, floor, GraphQL), and print a table and, as the last
 //      line, a JSON summary.
+// Before step 1, the join-tracking ingest line (bench/ingest.ts); `--only ingest` runs it alone.
 // PostgreSQL when DATABASE_URL is set; otherwise an embedded PGlite in --data-dir (not representative).
 // First: sets NODE_ENV before any module that reads it loads.
 import './production-env.ts';
 import { measureShortLinks } from './short-links.ts';
+import { measureIngest } from './ingest.ts';
 import { createServer as createHttpServer } from 'node:http';
 import path from 'node:path';
 import { parseArgs, isDeepStrictEqual } from 'node:util';
@@ -293,6 +295,14 @@ try {
   const probeApp: App = Object.freeze({ ...app, db: probeDb });
   await ensureSandboxAccount(db, token);
   const auth = { authorization: `Bearer ${token}` };
+  const ingestDb = config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglite: pglite! };
+  const ingestOptions = { connections: options.connections, profile: options.profile, log };
+  const ingest = !options.only || options.only.includes('ingest') ? await measureIngest(app, ingestDb, ingestOptions) : undefined;
+  if (ingest && options.only?.every((key) => key === 'ingest')) {
+    console.log(JSON.stringify({ ingest }));
+    await closeAll();
+    process.exit(0);
+  }
 
   const seeded = await seedBenchChannel(db);
   const fixtures = await lookUpFixtures(db);
@@ -426,6 +436,7 @@ try {
     durationSeconds: options.duration,
     connections: options.connections,
     shortLinks,
+    ...(ingest ? { ingest } : {}),
   };
   console.log(JSON.stringify(summary));
 } catch (error) {

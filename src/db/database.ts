@@ -50,6 +50,7 @@ export class Database {
     readonly pgPool: pg.Pool | null,
     private readonly listenDriver: ListenDriver,
     private readonly url: string | null = null,
+    private readonly countsStatements = false,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -86,7 +87,7 @@ export class Database {
       adapter: factory,
       log: options.countStatements ? [{ emit: 'event', level: 'query' }] : [],
     });
-    const database = new Database(prisma, kind, factory, closeDriver, pgPool, listenDriver, options.url ?? null);
+    const database = new Database(prisma, kind, factory, closeDriver, pgPool, listenDriver, options.url ?? null, options.countStatements);
     if (options.countStatements) {
       prisma.$on('query' as never, () => {
         database.statementCount++;
@@ -135,6 +136,16 @@ export class Database {
       throw error;
     }
     return client;
+  }
+
+  /**
+   * One parameterised statement for a hot path: on PostgreSQL a named prepared statement on the pool
+   * (parsed once per connection, no ORM in between); on PGlite through Prisma. Answers the row count.
+   */
+  async executePrepared(name: string, text: string, values: unknown[]): Promise<number> {
+    if (this.countsStatements) this.statementCount++;
+    if (!this.pgPool) return this.prisma.$executeRawUnsafe(text, ...values);
+    return (await this.pgPool.query({ name, text, values })).rowCount ?? 0;
   }
 
   async ping(): Promise<void> {
