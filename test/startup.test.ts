@@ -5,6 +5,25 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { banner as bannerOf, startServer as start, waitFor } from './support/processes.ts';
 
 const dataDirs: string[] = [];
+
+/**
+ * Waits until the first start's demo history is counted: a newcomer's first query has numbers in it.
+ * It also lets the start-up work end before a SIGTERM: tsx kills a child whose event loop does not
+ * answer a relayed signal within 60 ms with SIGKILL (exit 143).
+ */
+async function demoHistoryCounted(banner: { url: string; token: string }): Promise<number> {
+  for (let attempt = 0; attempt < 150; attempt++) {
+    const response = await fetch(banner.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${banner.token}` },
+      body: JSON.stringify({ query: '{ channelStats(channelId: -1001000000001) { joins leaves unattributedJoins } }' }),
+    });
+    const stats = (await response.json()).data?.channelStats;
+    if (stats?.unattributedJoins > 0) return stats.joins;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('the demo history was never counted');
+}
 afterAll(() => dataDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('npm start', () => {
@@ -34,6 +53,7 @@ describe('npm start', () => {
 
       const graphiql = await fetch(banner.url, { headers: { accept: 'text/html' } });
       expect(await graphiql.text()).toContain('graphiql');
+      expect(await demoHistoryCounted(banner)).toBeGreaterThan(0);
     } finally {
       server.child.kill('SIGTERM');
     }
@@ -50,6 +70,7 @@ describe('npm start', () => {
       expect(banner).toMatch(
         /WARNING: +HOST=0\.0\.0\.0 is not loopback: anyone who reaches this port on the network can read the dev token/,
       );
+      await demoHistoryCounted(bannerOf(server)!);
     } finally {
       server.child.kill('SIGTERM');
     }
