@@ -32,13 +32,8 @@ const UNAVAILABLE_MESSAGE =
  * wrapped, so the causes are followed.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  const pending: unknown[] = [error];
-  while (pending.length) {
-    const current = pending.pop();
-    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
-    seen.add(current);
-    const { code, kind, message, cause, meta, originalCode } = current as Record<string, unknown>;
+  return someCause(error, (current) => {
+    const { code, kind, message, originalCode } = current;
     if (
       typeof code === 'string' &&
       (UNREACHABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_PRISMA_CODES.has(code))
@@ -46,24 +41,27 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       return true;
     if (typeof originalCode === 'string' && UNAVAILABLE_SQLSTATE.test(originalCode)) return true;
     if (typeof kind === 'string' && UNAVAILABLE_DRIVER_KINDS.has(kind)) return true;
-    if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
-    pending.push(cause, meta, (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
-    if (current instanceof AggregateError) pending.push(...current.errors);
-  }
-  return false;
+    return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
+  });
 }
 
 /** PostgreSQL's "time zone … not recognized" (22023), however Prisma and its driver adapter wrap it. */
 export function isUnknownTimeZone(error: unknown): boolean {
+  return someCause(error, ({ message }) => typeof message === 'string' && /time zone .* not recognized/i.test(message));
+}
+
+/** Whether the error, or anything it wraps (cause, Prisma's meta and driver adapter error, an AggregateError's errors), matches. */
+function someCause(error: unknown, matches: (current: Record<string, unknown>) => boolean): boolean {
   const seen = new Set<unknown>();
   const pending: unknown[] = [error];
   while (pending.length) {
     const current = pending.pop();
     if (typeof current !== 'object' || current === null || seen.has(current)) continue;
     seen.add(current);
-    const { message, cause, meta } = current as Record<string, unknown>;
-    if (typeof message === 'string' && /time zone .* not recognized/i.test(message)) return true;
-    pending.push(cause, meta, (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
+    const fields = current as Record<string, unknown>;
+    if (matches(fields)) return true;
+    pending.push(fields.cause, fields.meta, (fields.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
+    if (current instanceof AggregateError) pending.push(...current.errors);
   }
   return false;
 }

@@ -3,8 +3,8 @@ import type { AccountActor } from '../auth/actor.ts';
 import { visiblePartnerId } from '../auth/access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { AppError, notFound } from '../errors.ts';
-import { pageArgs, parseInput } from './input-rules.ts';
-import { channelStateError, requireLinkChannel } from './channel-ownership.ts';
+import { requireLinkChannel } from './channel-ownership.ts';
+import { listChannelRelationPage } from './channel-pages.ts';
 
 type JoinRequestQuery = { select?: Prisma.JoinRequestSelect; include?: Prisma.JoinRequestInclude };
 
@@ -23,48 +23,22 @@ const partnerRequestScope = (actor: AccountActor): Prisma.JoinRequestWhereInput 
   return partnerId === null ? {} : { inviteLink: { partnerId } };
 };
 
-/**
- * One page of a channel's join requests, oldest first, with the exact total: one statement
- * (relationJoins) reads the channel within the account, the named link (NOT_FOUND when it is not a
- * link of the channel the actor may see), the page with what the GraphQL selection asks for, and
- * the count. The same statements whatever the page size.
- */
-export async function listJoinRequests(actor: AccountActor, deps: ServiceDeps, query: JoinRequestQuery, listing: JoinRequestListing) {
-  parseInput(pageArgs, { page: listing.page, limit: listing.limit });
-  const where: Prisma.JoinRequestWhereInput = {
-    ...partnerRequestScope(actor),
-    ...(listing.status ? { status: listing.status } : {}),
-    ...(listing.inviteLinkId ? { inviteLinkId: listing.inviteLinkId } : {}),
-  };
-  const partnerId = visiblePartnerId(actor);
-  const channel = await deps.db.prisma.channel.findUnique({
-    relationLoadStrategy: 'join',
-    where: { accountId_telegramId: { accountId: actor.accountId, telegramId: BigInt(listing.channelId) } },
-    select: {
-      status: true,
-      _count: { select: { joinRequests: { where } } },
-      joinRequests: {
-        ...query,
-        where,
-        orderBy: [{ requestedAt: 'asc' }, { id: 'asc' }],
-        skip: (listing.page - 1) * listing.limit,
-        take: listing.limit,
-      },
-      ...(listing.inviteLinkId && {
-        inviteLinks: { where: { id: listing.inviteLinkId, ...(partnerId !== null ? { partnerId } : {}) }, select: { id: true } },
-      }),
+/** One page of a channel's join requests, oldest first, with the exact total (listChannelRelationPage). */
+export const listJoinRequests = (actor: AccountActor, deps: ServiceDeps, query: JoinRequestQuery, listing: JoinRequestListing) =>
+  listChannelRelationPage(actor, deps, {
+    relation: 'joinRequests',
+    channelId: listing.channelId,
+    inviteLinkId: listing.inviteLinkId,
+    page: listing.page,
+    limit: listing.limit,
+    where: {
+      ...partnerRequestScope(actor),
+      ...(listing.status ? { status: listing.status } : {}),
+      ...(listing.inviteLinkId ? { inviteLinkId: listing.inviteLinkId } : {}),
     },
+    orderBy: [{ requestedAt: 'asc' }, { id: 'asc' }],
+    query,
   });
-  if (!channel) throw notFound(`Channel ${listing.channelId} not found`);
-  const refusal = channelStateError(channel.status, listing.channelId, 'read');
-  if (refusal) throw refusal;
-  // The conditional select defeats Prisma's result type: inviteLinks is there exactly with inviteLinkId.
-  const found = channel as unknown as { inviteLinks?: { id: string }[]; _count: { joinRequests: number }; joinRequests: object[] };
-  if (listing.inviteLinkId && found.inviteLinks!.length === 0) {
-    throw notFound(`Invite link ${listing.inviteLinkId} not found in channel ${listing.channelId}`);
-  }
-  return { page: listing.page, limit: listing.limit, total: found._count.joinRequests, items: found.joinRequests };
-}
 
 const noPendingRequest = (channelId: number, userId: number) =>
   notFound(`There is no pending join request of user ${userId} in channel ${channelId}`);

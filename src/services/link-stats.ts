@@ -5,8 +5,9 @@ import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { notFound, validationFailed } from '../errors.ts';
 import { isUnknownTimeZone } from '../db/errors.ts';
-import { pageArgs, parseInput, statsRange, timeZoneName } from './input-rules.ts';
+import { parseInput, statsRange, timeZoneName } from './input-rules.ts';
 import { channelStateError } from './channel-ownership.ts';
+import { listChannelRelationPage } from './channel-pages.ts';
 
 /**
  * What a channel's links brought, read side. Joins and leaves are JOINED and LEFT member events
@@ -293,45 +294,22 @@ export async function tagStats<T extends { id: string }>(
 
 type MemberEventQuery = { select?: Prisma.MemberEventSelect; include?: Prisma.MemberEventInclude };
 
-/**
- * A page of a channel's member events (all kinds), newest first (at, then id, descending), with the
- * exact total, in one statement (relationJoins): the channel within the account, the page, its
- * count and, with inviteLinkId, the link (NOT_FOUND when it is not a visible link of the channel).
- */
-export async function listMemberEvents(
+/** A page of a channel's member events (all kinds), newest first (at, then id, descending), with the exact total (listChannelRelationPage). */
+export function listMemberEvents(
   actor: AccountActor,
   deps: ServiceDeps,
   query: MemberEventQuery,
   args: { channelId: number; inviteLinkId?: string | null; page: number; limit: number },
 ) {
-  parseInput(pageArgs, { page: args.page, limit: args.limit });
   const partnerId = visiblePartnerId(actor);
-  const where: Prisma.MemberEventWhereInput = {
-    ...(args.inviteLinkId ? { inviteLinkId: args.inviteLinkId } : {}),
-    ...(partnerId !== null ? { inviteLink: { is: { partnerId } } } : {}),
-  };
-  const channel = await deps.db.prisma.channel.findUnique({
-    relationLoadStrategy: 'join',
-    where: { accountId_telegramId: { accountId: actor.accountId, telegramId: BigInt(args.channelId) } },
-    select: {
-      status: true,
-      _count: { select: { memberEvents: { where } } },
-      memberEvents: {
-        ...query,
-        where,
-        orderBy: [{ at: 'desc' }, { id: 'desc' }],
-        skip: (args.page - 1) * args.limit,
-        take: args.limit,
-      },
-      ...(args.inviteLinkId && {
-        inviteLinks: { where: { id: args.inviteLinkId, ...(partnerId !== null ? { partnerId } : {}) }, select: { id: true } },
-      }),
+  return listChannelRelationPage(actor, deps, {
+    relation: 'memberEvents',
+    ...args,
+    where: {
+      ...(args.inviteLinkId ? { inviteLinkId: args.inviteLinkId } : {}),
+      ...(partnerId !== null ? { inviteLink: { is: { partnerId } } } : {}),
     },
+    orderBy: [{ at: 'desc' }, { id: 'desc' }],
+    query,
   });
-  if (!channel) throw notFound(`Channel ${args.channelId} not found`);
-  const refusal = channelStateError(channel.status, args.channelId, 'read');
-  if (refusal) throw refusal;
-  const found = channel as unknown as { inviteLinks?: { id: string }[]; _count: { memberEvents: number }; memberEvents: object[] };
-  if (args.inviteLinkId && !found.inviteLinks?.length) throw notFound(`Invite link ${args.inviteLinkId} not found`);
-  return { page: args.page, limit: args.limit, total: found._count.memberEvents, items: found.memberEvents };
 }
