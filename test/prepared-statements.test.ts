@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Database } from '../src/db/database.ts';
+import { storeUpdates } from '../src/services/telegram-updates.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { skipUnless } from './support/skip.ts';
 import { PREPARED_STATEMENT_MARK, preparedStatementNames } from '../src/db/prepared-statements.ts';
 import { loadConfig } from '../src/config.ts';
 
@@ -26,5 +30,41 @@ describe('prepared statements', () => {
     expect(loadConfig({}).DATABASE_PREPARED_STATEMENTS).toBe(true);
     expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).DATABASE_PREPARED_STATEMENTS).toBe(false);
     expect(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'no' })).toThrow();
+  });
+});
+
+const onPostgres = inject('testDatabase').kind === 'postgres';
+const skipPool = skipUnless(
+  onPostgres,
+  'the webhook insert on the pool with and without names',
+  'it reads pg_prepared_statements of a PostgreSQL session; PGlite stores through Prisma (set TEST_DATABASE_URL)',
+);
+
+describe.skipIf(skipPool)("the webhook's one-update insert", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  it.each([
+    [true, 1],
+    [false, 0],
+  ])('with DATABASE_PREPARED_STATEMENTS=%s leaves %i named statement on its connection', async (preparedStatements, named) => {
+    // One connection, so the statement and the check share its session.
+    const db = await Database.open({ url: database.url!, poolSize: 1, preparedStatements });
+    try {
+      const update = {
+        update_id: preparedStatements ? 71 : 72,
+        my_chat_member: { chat: { id: -1 }, from: { id: 1 }, date: 1, new_chat_member: { user: { id: 2 } } },
+      };
+      expect(await storeUpdates({ db }, [update])).toBe(1);
+      const { rows } = await db.pgPool!.query(
+        "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'telegram_update_insert'",
+      );
+      expect(rows[0].n).toBe(named);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -51,6 +51,8 @@ export class Database {
     private readonly listenDriver: ListenDriver,
     private readonly url: string | null = null,
     private readonly countsStatements = false,
+    /** DATABASE_PREPARED_STATEMENTS: whether statements may be named (off behind PgBouncer's transaction mode). */
+    private readonly namesStatements = true,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -87,7 +89,17 @@ export class Database {
       adapter: factory,
       log: options.countStatements ? [{ emit: 'event', level: 'query' }] : [],
     });
-    const database = new Database(prisma, kind, factory, closeDriver, pgPool, listenDriver, options.url ?? null, options.countStatements);
+    const database = new Database(
+      prisma,
+      kind,
+      factory,
+      closeDriver,
+      pgPool,
+      listenDriver,
+      options.url ?? null,
+      options.countStatements,
+      options.preparedStatements !== false,
+    );
     if (options.countStatements) {
       prisma.$on('query' as never, () => {
         database.statementCount++;
@@ -139,13 +151,15 @@ export class Database {
   }
 
   /**
-   * One parameterised statement for a hot path: on PostgreSQL a named prepared statement on the pool
-   * (parsed once per connection, no ORM in between); on PGlite through Prisma. Answers the row count.
+   * One parameterised statement for a hot path: on PostgreSQL on the pool, no ORM in between, as a
+   * named prepared statement (parsed once per connection) unless DATABASE_PREPARED_STATEMENTS is off;
+   * on PGlite through Prisma. Answers the row count.
    */
   async executePrepared(name: string, text: string, values: unknown[]): Promise<number> {
     if (this.countsStatements) this.statementCount++;
     if (!this.pgPool) return this.prisma.$executeRawUnsafe(text, ...values);
-    return (await this.pgPool.query({ name, text, values })).rowCount ?? 0;
+    const statement = this.namesStatements ? { name, text, values } : { text, values };
+    return (await this.pgPool.query(statement)).rowCount ?? 0;
   }
 
   async ping(): Promise<void> {
