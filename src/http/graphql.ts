@@ -14,6 +14,7 @@ import type { RequestAuthenticator } from './authenticate.ts';
 import { contentTypePlugin } from './content-type.ts';
 import { errorCodePlugin } from './error-codes.ts';
 import { createGraphiQL } from './graphiql.ts';
+import { useStatementPages } from '../schema/statement-pages.ts';
 
 /** What the edge hands yoga with each request. */
 export interface EdgeContext {
@@ -28,6 +29,8 @@ export interface GraphqlOptions {
   auth: RequestAuthenticator;
   /** Pre-filled in GraphiQL's headers (sandbox mode only). */
   graphiqlToken?: string;
+  /** Pages of links answered as the statement shapes them (default); false: always the executor (tests compare the two). */
+  statementPages?: boolean;
 }
 
 /** Codes whose HTTP status (and Retry-After) a GraphQL response takes; the others answer 200. */
@@ -172,6 +175,7 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
       }),
       unexpectedErrorLogPlugin,
       errorCodePlugin,
+      options.statementPages !== false && useStatementPages(),
     ],
     context: async ({ request, requestId }): Promise<Context> => {
       const viewer = await auth.authenticateAndLimit(request);

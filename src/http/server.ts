@@ -18,6 +18,8 @@ export interface ServerOptions {
   graphiqlToken?: string;
   /** Sandbox mode: the emulated Telegram that /sandbox/telegram/* drives (404 without it). */
   sandboxTelegram?: TelegramEmulator;
+  /** See GraphqlOptions.statementPages. */
+  statementPages?: boolean;
 }
 
 export type EdgeEnv = { Variables: { requestId: string } };
@@ -79,7 +81,7 @@ export function errorResponse(error: AppError): Response {
 export function createServer(app: App, options: ServerOptions = {}): InviteqlServer {
   const manifest = readPartnerManifest();
   const auth = createRequestAuthenticator(app);
-  const graphql = createGraphqlServer(app, { schema: buildSchema(app.config), manifest, auth, graphiqlToken: options.graphiqlToken });
+  const graphql = createGraphqlServer(app, { schema: buildSchema(app.config), manifest, auth, graphiqlToken: options.graphiqlToken, statementPages: options.statementPages });
 
   const edge = new Hono<EdgeEnv>();
   edge.use(requestIdAndAccessLog(app));

@@ -1,6 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { createRegularLink, createSubscriptionLink, findInviteLink, revokeInviteLink, updateInviteLink } from '../services/invite-links.ts';
-import { listInviteLinks, type InviteLinkListing } from '../services/invite-link-listing.ts';
+import { listInviteLinks, listInviteLinksJson, type InviteLinkListing } from '../services/invite-link-listing.ts';
+import { rowShapeOf, STATEMENT_PAGE, statementRelation } from './statement-pages.ts';
 import { findPartnerByExternalId } from '../services/partners.ts';
 import {
   idempotencyKey,
@@ -47,8 +48,12 @@ const NO_STATS: LinkStatsShape = {
 
 const itemsQuery = (ctx: Context, info: GraphQLResolveInfo) => queryFromInfo({ context: ctx, info, path: ['items'] });
 
-const listLinks = (ctx: Context, info: GraphQLResolveInfo, listing: InviteLinkListing) =>
-  listInviteLinks(ctx.viewer, ctx.deps, itemsQuery(ctx, info), listing);
+/** A page of links: as objects for the executor, or as the response's own JSON when statement-pages.ts runs the field. */
+const listLinks = (ctx: Context, info: GraphQLResolveInfo, listing: InviteLinkListing): Promise<InviteLinkPageShape> => {
+  const shape = rowShapeOf(info);
+  if (shape) return listInviteLinksJson(ctx.viewer, ctx.deps, shape, listing) as Promise<never>;
+  return listInviteLinks(ctx.viewer, ctx.deps, itemsQuery(ctx, info), listing);
+};
 
 export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<typeof addTagTypes>, 'Tag'>) {
   const InviteLinkKind = builder.enumType('InviteLinkKind', { values: ['REGULAR', 'SUBSCRIPTION'] as const });
@@ -108,6 +113,7 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
           tags: { select: { tag: nestedSelection(true) }, orderBy: { tag: { name: 'asc' } } },
         }),
         resolve: (link) => link.tags.map(({ tag }) => tag),
+        extensions: statementRelation('tagList'),
       }),
       shortLinks: t.relation('shortLinks', { query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }),
       createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -116,6 +122,7 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
         type: InviteLinkStats,
         select: { stats: { select: LINK_STATS_SELECT } },
         resolve: (link) => link.stats ?? NO_STATS,
+        extensions: statementRelation('stats', NO_STATS),
       }),
     }),
   });
@@ -225,6 +232,7 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
     }),
     inviteLinks: t.field({
       type: InviteLinkPage,
+      extensions: STATEMENT_PAGE,
       args: {
         channelId: t.arg({ type: 'SafeInt', required: true }),
         page: t.arg.int({ defaultValue: 1 }),
@@ -248,6 +256,7 @@ export function addInviteLinkTypes(builder: Builder, { Tag }: Pick<ReturnType<ty
     partnerInviteLinks: t.field({
       type: InviteLinkPage,
       description: "The partner's own links in a channel (partner REST API: POST /links/all)",
+      extensions: STATEMENT_PAGE,
       args: {
         externalId: t.arg.int({ required: true }),
         channelId: t.arg({ type: 'SafeInt', required: true }),

@@ -1,7 +1,7 @@
 import { Prisma } from '../generated/prisma/client.ts';
 import type { ChannelStatus } from '../generated/prisma/client.ts';
 import { PREPARED_STATEMENT_MARK } from '../db/prepared-statements.ts';
-import { rowJsonSql, selectOf } from './invite-link-json.ts';
+import { rowJsonSql, shapeOfSelect, type RowShape } from './invite-link-json.ts';
 import { visiblePartnerId } from '../auth/access.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -200,26 +200,33 @@ export function linkTotalSql(filter: LinkFilter, channelId: Prisma.Sql, accountI
 /** Statements this marks are prepared (named) on each connection; see src/db/prepared-statements.ts. */
 export const PREPARED = Prisma.raw(PREPARED_STATEMENT_MARK);
 
-interface PageBody {
+interface PageHead {
   status: ChannelStatus;
   total: number;
-  items: object[];
   tags?: TagGroupLookup['tags'];
   tagTypes?: TagGroupLookup['tagTypes'];
 }
 
+/** A page whose items are still the statement's JSON text, in the order asked. */
+export interface InviteLinkJsonPage {
+  page: number;
+  limit: number;
+  total: number;
+  itemsJson: string;
+}
+
 /**
  * One page of a channel's links plus the total of all matches, in one statement: the channel row
- * (looked up within the account: no row, NOT_FOUND), the page shaped as JSON with what the
- * selection asks for (invite-link-json.ts), the total (linkTotalSql) and, with a tag-group filter,
- * the account's tags and tag types it names. The same statement whatever the page size.
+ * (looked up within the account: no row, NOT_FOUND), the page shaped as JSON by `rows`
+ * (invite-link-json.ts), the total (linkTotalSql) and, with a tag-group filter, the account's tags
+ * and tag types it names. The same statement whatever the page size. The items stay JSON text.
  */
-export async function listInviteLinks(
+export async function listInviteLinksJson(
   actor: AccountActor,
   deps: ServiceDeps,
-  query: { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude },
+  rows: RowShape,
   listing: InviteLinkListing,
-) {
+): Promise<InviteLinkJsonPage> {
   validatePage(listing.page, listing.limit);
   const groups = listing.filter?.tags?.length ? listing.filter.tags : null;
   const tagGroups = groups ? tagGroupsFilter(groups) : undefined;
@@ -241,7 +248,6 @@ export async function listInviteLinks(
     ? Prisma.raw(`, ${order.statsColumns.map((column) => `st.${column} AS stats_${column}`).join(', ')}
         FROM invite_links l JOIN invite_link_stats st ON st.invite_link_id = l.id AND st.channel_id = l.channel_id`)
     : Prisma.raw(' FROM invite_links l');
-  const row = rowJsonSql('InviteLink', selectOf('InviteLink', query), 'p');
   const lookups = tagGroups
     ? Prisma.sql`,
       'tags', (SELECT coalesce(json_agg(json_build_object('id', t.id, 'typeId', t.type_id)), '[]') FROM tags t
@@ -252,25 +258,36 @@ export async function listInviteLinks(
   const statement = Prisma.sql`${PREPARED}
 SELECT json_build_object(
   'status', c.status,
-  'total', ${linkTotalSql(filter, Prisma.sql`c.id`, accountId)},
-  'items', COALESCE((
-    SELECT json_agg(${row} ORDER BY ${Prisma.raw(order.outer)})
-    FROM (
-      SELECT l.*${statsJoin}
-      WHERE ${and(conditions)}
-      ORDER BY ${Prisma.raw(order.inner)}
-      LIMIT ${listing.limit}::int OFFSET ${(listing.page - 1) * listing.limit}::bigint
-    ) p
-  ), '[]'::json)${lookups}
-)::text AS body
+  'total', ${linkTotalSql(filter, Prisma.sql`c.id`, accountId)}${lookups}
+)::text AS head,
+COALESCE((
+  SELECT json_agg(${rowJsonSql(rows, 'p')} ORDER BY ${Prisma.raw(order.outer)})
+  FROM (
+    SELECT l.*${statsJoin}
+    WHERE ${and(conditions)}
+    ORDER BY ${Prisma.raw(order.inner)}
+    LIMIT ${listing.limit}::int OFFSET ${(listing.page - 1) * listing.limit}::bigint
+  ) p
+), '[]'::json)::text AS items
 FROM channels c
 WHERE c.account_id = ${accountId} AND c.telegram_id = ${BigInt(listing.channelId)}::bigint`;
 
-  const [found] = await deps.db.prisma.$queryRaw<{ body: string }[]>(statement);
+  const [found] = await deps.db.prisma.$queryRaw<{ head: string; items: string }[]>(statement);
   if (!found) throw notFound(`Channel ${listing.channelId} not found`);
-  const body = JSON.parse(found.body) as PageBody;
-  const refusal = channelStateError(body.status, listing.channelId, 'read');
+  const head = JSON.parse(found.head) as PageHead;
+  const refusal = channelStateError(head.status, listing.channelId, 'read');
   if (refusal) throw refusal;
-  if (tagGroups) tagGroups.check({ tags: body.tags!, tagTypes: body.tagTypes! });
-  return { page: listing.page, limit: listing.limit, total: Number(body.total), items: body.items };
+  if (tagGroups) tagGroups.check({ tags: head.tags!, tagTypes: head.tagTypes! });
+  return { page: listing.page, limit: listing.limit, total: Number(head.total), itemsJson: found.items };
+}
+
+/** The same page with its items as objects in the shape of the Prisma `query` Pothos planned. */
+export async function listInviteLinks(
+  actor: AccountActor,
+  deps: ServiceDeps,
+  query: { select?: Prisma.InviteLinkSelect; include?: Prisma.InviteLinkInclude },
+  listing: InviteLinkListing,
+) {
+  const { itemsJson, ...page } = await listInviteLinksJson(actor, deps, shapeOfSelect('InviteLink', query), listing);
+  return { ...page, items: JSON.parse(itemsJson) as object[] };
 }
