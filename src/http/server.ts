@@ -81,7 +81,13 @@ export function errorResponse(error: AppError): Response {
 export function createServer(app: App, options: ServerOptions = {}): InviteqlServer {
   const manifest = readPartnerManifest();
   const auth = createRequestAuthenticator(app);
-  const graphql = createGraphqlServer(app, { schema: buildSchema(app.config), manifest, auth, graphiqlToken: options.graphiqlToken, statementPages: options.statementPages });
+  const graphql = createGraphqlServer(app, {
+    schema: buildSchema(app.config),
+    manifest,
+    auth,
+    graphiqlToken: options.graphiqlToken,
+    statementPages: options.statementPages,
+  });
 
   const edge = new Hono<EdgeEnv>();
   edge.use(requestIdAndAccessLog(app));
