@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
-import { Hono, type MiddlewareHandler } from 'hono';
-import { cors } from 'hono/cors';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import cors from 'cors';
+import { Hono } from 'hono';
 import type { App } from '../app.ts';
 import { AppError } from '../errors.ts';
 import { buildSchema } from '../schema/index.ts';
 import { createRequestAuthenticator, type RequestAuthenticator } from './authenticate.ts';
 import { createGraphqlServer, type GraphqlServer } from './graphql.ts';
+import { fetchThrough } from './in-process.ts';
 import { readPartnerManifest } from './persisted-operations.ts';
 import { sandboxRoutes } from './sandbox-routes.ts';
 import type { TelegramEmulator } from '../sandbox/telegram-emulator.ts';
@@ -22,9 +23,10 @@ export interface ServerOptions {
   statementPages?: boolean;
 }
 
-export type EdgeEnv = { Variables: { requestId: string } };
+/** Hono's env: @hono/node-server's IncomingMessage and ServerResponse. */
+export type EdgeEnv = { Bindings: HttpBindings };
 
-/** The HTTP edge: a Node request listener, and the same routes as a Fetch handler (in-process tests). */
+/** The HTTP edge: a Node request listener, and the same listener as a Fetch handler (in-process tests). */
 export interface InviteqlServer {
   (request: IncomingMessage, response: ServerResponse): void;
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
@@ -34,39 +36,63 @@ export interface InviteqlServer {
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+const requestIds = new WeakMap<IncomingMessage, string>();
 
-/** One id per request (the caller's `x-request-id` when sane, else a new one), echoed back; one access log line. */
-function requestIdAndAccessLog(app: App): MiddlewareHandler<EdgeEnv> {
-  return async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    const startedAt = performance.now();
-    c.set('requestId', requestId);
-    await next();
-    c.res.headers.set('x-request-id', requestId);
-    if (QUIET_PATHS.has(c.req.path)) return;
-    app.log.info(
-      { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - startedAt) },
-      'request',
+/** The id the edge gave a request. */
+const requestIdOf = (request: IncomingMessage): string => requestIds.get(request) ?? 'unknown';
+
+/** One id per request (the caller's `x-request-id` when sane, else a new one), echoed back; one access log line when it ends. */
+function requestIdAndAccessLog(app: App, request: IncomingMessage, response: ServerResponse, path: string): string {
+  const given = request.headers['x-request-id'];
+  const requestId = typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+  const startedAt = performance.now();
+  requestIds.set(request, requestId);
+  response.setHeader('x-request-id', requestId);
+  if (!QUIET_PATHS.has(path)) {
+    response.once('close', () =>
+      app.log.info(
+        { requestId, method: request.method, path, status: response.statusCode, ms: Math.round(performance.now() - startedAt) },
+        'request',
+      ),
     );
-  };
+  }
+  return requestId;
 }
 
 /**
  * Bodies are read only when their declared size is within the limit. Node's HTTP parser holds a
- * body to its Content-Length, so the declared size is the size.
+ * body to its Content-Length, so the declared size is the size. Answers the refusal, or returns false.
  */
-function bodySizeLimit(maxBytes: number): MiddlewareHandler<EdgeEnv> {
-  const refuse = (status: 400 | 411 | 413, message: string) =>
-    Response.json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }, { status });
-  return async (c, next) => {
-    if (c.req.method === 'POST') {
-      const length = c.req.header('content-length');
-      if (length === undefined) return refuse(411, 'A Content-Length header is required');
-      if (!/^\d+$/.test(length)) return refuse(400, 'The Content-Length header is not a number');
-      if (Number(length) > maxBytes) return refuse(413, `The request body is over ${maxBytes} bytes`);
+function refusedForSize(request: IncomingMessage, response: ServerResponse, maxBytes: number): boolean {
+  if (request.method !== 'POST') return false;
+  const refuse = (status: 400 | 411 | 413, message: string) => {
+    const body = JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+    response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    return true;
+  };
+  const length = request.headers['content-length'];
+  if (length === undefined) return refuse(411, 'A Content-Length header is required');
+  if (!/^\d+$/.test(length)) return refuse(400, 'The Content-Length header is not a number');
+  if (Number(length) > maxBytes) return refuse(413, `The request body is over ${maxBytes} bytes`);
+  return false;
+}
+
+/**
+ * CORS (the cors package). Auth is a header, never a cookie: only the listed origins may read
+ * responses, without credentials. A preflight's allowed headers echo the requested ones.
+ */
+function corsPolicy(origins: string[]) {
+  const policy = { origin: origins, credentials: false, maxAge: 600, methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH', 'QUERY'] };
+  const middleware = cors<IncomingMessage>((request, done) => {
+    const requested = request.headers['access-control-request-headers'];
+    done(null, { ...policy, allowedHeaders: requested ? requested.split(',').map((name) => name.trim()) : [] });
+  });
+  return (request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    // The echo varies with the request's header (cors adds this itself only when it echoes it raw).
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-headers']) {
+      response.setHeader('vary', 'Access-Control-Request-Headers');
     }
-    await next();
+    middleware(request, response, next);
   };
 }
 
@@ -90,11 +116,6 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   });
 
   const edge = new Hono<EdgeEnv>();
-  edge.use(requestIdAndAccessLog(app));
-  // Auth is a header, never a cookie: only the listed origins may read responses, without credentials.
-  edge.use(cors({ origin: app.config.CORS_ORIGINS, credentials: false, maxAge: 600 }));
-  edge.use(bodySizeLimit(app.config.MAX_BODY_BYTES));
-
   // A browser at the root is sent to GraphiQL.
   edge.get('/', (c) => c.redirect('/graphql', 302));
   edge.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -110,22 +131,31 @@ export function createServer(app: App, options: ServerOptions = {}): InviteqlSer
   edge.get('/operations/partner.json', (c) => c.json(manifest));
   edge.post(TELEGRAM_WEBHOOK_PATH, telegramWebhook(app));
   if (options.sandboxTelegram) edge.route('/sandbox/telegram', sandboxRoutes(options.sandboxTelegram, auth));
-  edge.all('/graphql', (c) => graphql.fetch(c.req.raw, { requestId: c.get('requestId') }));
-
   edge.notFound(() => new Response(null, { status: 404 }));
   edge.onError((error, c) => {
     if (error instanceof AppError) return errorResponse(error);
-    app.log.error({ err: error, requestId: c.get('requestId') }, 'unexpected error');
+    app.log.error({ err: error, requestId: requestIdOf(c.env.incoming) }, 'unexpected error');
     return Response.json({ error: { message: 'Unexpected error', code: 'INTERNAL_SERVER_ERROR' } }, { status: 500 });
   });
+  const routes = getRequestListener(edge.fetch, { overrideGlobalObjects: false });
 
-  // In-process requests are built as yoga builds them (its Fetch API sets Content-Length, as a client would).
-  const fetch = (input: string | URL | Request, init?: RequestInit) =>
-    Promise.resolve(edge.fetch(typeof input === 'string' || input instanceof URL ? new graphql.fetchAPI.Request(input, init) : input));
-  const listener = getRequestListener(edge.fetch, { overrideGlobalObjects: false });
-  return Object.assign((request: IncomingMessage, response: ServerResponse) => void listener(request, response), {
-    fetch,
-    graphql,
-    auth,
-  });
+  // The edge, once for every route: request id and access log, CORS, body limit; then yoga's own
+  // Node listener at /graphql (@whatwg-node/server's fast path), Hono for the rest.
+  const withCors = corsPolicy(app.config.CORS_ORIGINS);
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const requestId = requestIdAndAccessLog(app, request, response, path);
+    withCors(request, response, () => {
+      if (refusedForSize(request, response, app.config.MAX_BODY_BYTES)) return;
+      const served = path === '/graphql' ? graphql(request, response, { requestId }) : routes(request, response);
+      Promise.resolve(served).catch((error: unknown) => {
+        app.log.error({ err: error, requestId }, 'unexpected error');
+        if (!response.headersSent) response.writeHead(500).end();
+        else response.destroy();
+      });
+    });
+  };
+  return Object.assign(listener, { fetch: fetchThrough(listener), graphql, auth });
 }
