@@ -14,7 +14,7 @@ import type { RequestAuthenticator } from './authenticate.ts';
 import { contentTypePlugin } from './content-type.ts';
 import { errorCodePlugin } from './error-codes.ts';
 import { createGraphiQL } from './graphiql.ts';
-import { useStatementPages } from '../schema/statement-pages.ts';
+import { statementPages } from '../schema/statement-pages.ts';
 
 /** What the edge hands yoga with each request. */
 export interface EdgeContext {
@@ -93,6 +93,17 @@ const unexpectedErrorLogPlugin: Plugin<Context> = {
     };
   },
 };
+
+/** Pages of links answered as their statement shapes them (src/schema/statement-pages.ts); the executor for the rest. */
+function statementPagesPlugin(): Plugin {
+  const planFor = statementPages();
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const run = planFor(args);
+      if (run) setExecuteFn(async (executionArgs) => (await run(executionArgs)) ?? executeFn(executionArgs));
+    },
+  };
+}
 
 /** GraphQL-over-HTTP `documentId` ("sha256:<hex>"), or Apollo's persistedQuery.sha256Hash. */
 const persistedOperationId: ExtractPersistedOperationId = (params, request, context) => {
@@ -175,7 +186,7 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
       }),
       unexpectedErrorLogPlugin,
       errorCodePlugin,
-      options.statementPages !== false && useStatementPages(),
+      options.statementPages !== false && statementPagesPlugin(),
     ],
     context: async ({ request, requestId }): Promise<Context> => {
       const viewer = await auth.authenticateAndLimit(request);

@@ -19,7 +19,6 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import { isScalarOf, relationModel, type Model, type RowField, type RowShape } from '../services/invite-link-json.ts';
 import type { InviteLinkJsonPage } from '../services/invite-link-listing.ts';
 
@@ -221,31 +220,36 @@ async function runPlan(plan: PagePlan, args: ExecutionArgs): Promise<string | nu
   return `{"data":{${JSON.stringify(key)}:{${body.join(',')}}}}`;
 }
 
-/** The yoga plugin. The result carries its own text (`stringify`, which yoga's result processors use). */
-export function useStatementPages(): Plugin {
+/** A page answered as its text: `stringify` is what yoga's result processors write; `data` is parsed only if asked for. */
+export interface StatementPageResult {
+  readonly data: Record<string, unknown>;
+  stringify(): string;
+}
+
+/**
+ * The planner for the edge's GraphQL server: for an operation it can answer, a function that runs
+ * it (null from that function: let the executor run it); for any other, undefined. Plans are kept
+ * per parsed document (yoga caches those).
+ */
+export function statementPages() {
   const plans = new WeakMap<DocumentNode, Map<string, PagePlan | null>>();
-  const cachedPlan = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => {
-    let byName = plans.get(document);
-    if (!byName) plans.set(document, (byName = new Map()));
-    const name = operationName ?? '';
-    if (!byName.has(name)) byName.set(name, planOf(schema, document, operationName));
-    return byName.get(name)!;
-  };
-  return {
-    onExecute({ args, executeFn, setExecuteFn }) {
-      const plan = cachedPlan(args.schema, args.document, args.operationName);
-      if (!plan) return;
-      setExecuteFn(async (executionArgs) => {
-        const text = await runPlan(plan, executionArgs);
-        if (text === null) return executeFn(executionArgs);
-        let data: unknown;
-        return {
-          get data() {
-            return (data ??= (JSON.parse(text) as { data: unknown }).data) as Record<string, unknown>;
-          },
-          stringify: () => text,
-        };
-      });
-    },
+  return (args: ExecutionArgs) => {
+    let byName = plans.get(args.document);
+    if (!byName) plans.set(args.document, (byName = new Map()));
+    const name = args.operationName ?? '';
+    if (!byName.has(name)) byName.set(name, planOf(args.schema, args.document, args.operationName));
+    const plan = byName.get(name);
+    if (!plan) return undefined;
+    return async (executionArgs: ExecutionArgs): Promise<StatementPageResult | null> => {
+      const text = await runPlan(plan, executionArgs);
+      if (text === null) return null;
+      let data: Record<string, unknown> | undefined;
+      return {
+        get data() {
+          return (data ??= (JSON.parse(text) as { data: Record<string, unknown> }).data);
+        },
+        stringify: () => text,
+      };
+    };
   };
 }
