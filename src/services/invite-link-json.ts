@@ -124,8 +124,17 @@ function keySql(key: string): Prisma.Sql {
 /** A constant JSON value as an SQL literal (the statement's text stays the same for every request). */
 const jsonSql = (value: unknown) => Prisma.raw(`'${JSON.stringify(value).replace(/'/g, "''")}'::json`);
 
+const pageRows = new WeakMap<RowShape, Prisma.Sql>();
+
+/** rowJsonSql of a page's rows (alias `p`), built once per shape: a planned operation keeps its shape. */
+export function pageRowJsonSql(shape: RowShape): Prisma.Sql {
+  let sql = pageRows.get(shape);
+  if (!sql) pageRows.set(shape, (sql = rowJsonSql(shape, 'p')));
+  return sql;
+}
+
 /** `json_build_object(...)` of one row of `shape.model` at `alias`. */
-export function rowJsonSql(shape: RowShape, alias: string, depth = 0): Prisma.Sql {
+function rowJsonSql(shape: RowShape, alias: string, depth = 0): Prisma.Sql {
   const pairs: Prisma.Sql[] = [];
   let index = 0;
   for (const field of shape.fields) {

@@ -1,7 +1,7 @@
 import { Prisma } from '../generated/prisma/client.ts';
 import type { ChannelStatus } from '../generated/prisma/client.ts';
 import { PREPARED_STATEMENT_MARK } from '../db/prepared-statements.ts';
-import { rowJsonSql, shapeOfSelect, type RowShape } from './invite-link-json.ts';
+import { pageRowJsonSql, shapeOfSelect, type RowShape } from './invite-link-json.ts';
 import { visiblePartnerId } from '../auth/access.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -261,7 +261,7 @@ SELECT json_build_object(
   'total', ${linkTotalSql(filter, Prisma.sql`c.id`, accountId)}${lookups}
 )::text AS head,
 COALESCE((
-  SELECT json_agg(${rowJsonSql(rows, 'p')} ORDER BY ${Prisma.raw(order.outer)})
+  SELECT json_agg(${pageRowJsonSql(rows)} ORDER BY ${Prisma.raw(order.outer)})
   FROM (
     SELECT l.*${statsJoin}
     WHERE ${and(conditions)}
