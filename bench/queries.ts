@@ -1,30 +1,25 @@
 // The benchmark's requests. Each line is one GraphQL request; the raw-SQL floor (bench/floor.ts)
 // answers the same request body with the same JSON.
 
-/** What every line selects: a page of links with their channel and tags (tag type included). */
-export const PAGE_SELECTION = /* GraphQL */ `
-    total
-    items {
+const ITEM_FIELDS = /* GraphQL */ `
       id
       name
       inviteLink
       budget
       createdAt
       channel { title }
-      tags { name color type { name } }
+      tags { name color type { name } }`;
+
+/** What every line selects: a page of links with their channel and tags (tag type included). */
+export const PAGE_SELECTION = /* GraphQL */ `
+    total
+    items {${ITEM_FIELDS}
     }`;
 
 /** The cost-per-subscriber line's selection: the page's, plus the link's stats. */
 export const STATS_PAGE_SELECTION = /* GraphQL */ `
     total
-    items {
-      id
-      name
-      inviteLink
-      budget
-      createdAt
-      channel { title }
-      tags { name color type { name } }
+    items {${ITEM_FIELDS}
       stats { joins leaves subscribers pendingJoinRequests costPerJoin costPerSubscriber }
     }`;
 

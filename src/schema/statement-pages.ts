@@ -51,7 +51,10 @@ const ROW_SHAPE = Symbol('rowShape');
 /** The row shape a statement page's resolver is asked to answer with (only when this plugin runs it). */
 export const rowShapeOf = (info: GraphQLResolveInfo): RowShape | undefined => (info as { [ROW_SHAPE]?: RowShape })[ROW_SHAPE];
 
-/** Scalars whose serialized value is the stored value as the statement writes it (DateTime: ISO text). */
+/**
+ * Scalars whose serialized value is the stored value as the statement writes it (DateTime: ISO
+ * text; URL: links are stored as Telegram gives them, already in URL's canonical form).
+ */
 const STORED_SCALARS = new Set(['ID', 'String', 'Int', 'Float', 'Boolean', 'SafeInt', 'DateTime', 'URL', 'HexColorCode']);
 
 function servesAsStored(type: GraphQLNamedType): boolean {
