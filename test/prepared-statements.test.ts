@@ -5,6 +5,8 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { skipUnless } from './support/skip.ts';
 import { PREPARED_STATEMENT_MARK, preparedStatementNames } from '../src/db/prepared-statements.ts';
 import { loadConfig } from '../src/config.ts';
+import { Prisma } from '../src/generated/prisma/client.ts';
+import { isDatabaseUnavailable } from '../src/db/errors.ts';
 
 describe('prepared statements', () => {
   it('names only marked statements, one name per distinct text', () => {
@@ -63,6 +65,73 @@ describe.skipIf(skipPool)("the webhook's one-update insert", () => {
         "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'telegram_update_insert'",
       );
       expect(rows[0].n).toBe(named);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe.skipIf(skipPool)('a hot read through the driver adapter (queryTextRows)', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  it('answers what $queryRaw answers for the same statement, whatever its values', async () => {
+    const db = await Database.open({ url: database.url! });
+    try {
+      const at = new Date('2026-03-04T05:06:07.089Z');
+      const ids = ['00000000-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000002'];
+      const statement = Prisma.sql`${Prisma.raw(PREPARED_STATEMENT_MARK)}
+        SELECT ${'Чёрная пятница'}::text AS name, ${BigInt('-1001000099999')}::bigint::text AS chat,
+          ${20}::int::text AS n, ${ids}::uuid[]::text AS ids, ${at}::timestamptz::text AS at,
+          ${null}::text AS nothing, ${true}::boolean::text AS yes, json_build_object('a', 1)::text AS json`;
+      const viaClient = await db.prisma.$queryRaw<Record<string, string | null>[]>(statement);
+      const viaAdapter = await db.queryTextRows(statement);
+      expect(viaAdapter).toEqual(viaClient);
+      expect(viaAdapter[0]).toMatchObject({ chat: '-1001000099999', nothing: null, ids: `{${ids.join(',')}}` });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.each([
+    [true, 1],
+    [false, 0],
+  ])('with DATABASE_PREPARED_STATEMENTS=%s leaves %i named statement of its own on the connection', async (preparedStatements, named) => {
+    const db = await Database.open({ url: database.url!, poolSize: 1, preparedStatements });
+    try {
+      const marker = `hot read ${preparedStatements}`;
+      const [row] = await db.queryTextRows<'marker'>(Prisma.sql`${Prisma.raw(PREPARED_STATEMENT_MARK)} SELECT ${marker}::text AS marker`);
+      expect(row?.marker).toBe(marker);
+      const { rows } = await db.pgPool!.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'iq\\_%'");
+      expect(rows[0].n).toBe(named);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('counts its statements where the Database counts them, and reports what PostgreSQL refuses', async () => {
+    const db = await Database.open({ url: database.url!, countStatements: true });
+    try {
+      const before = db.statementCount;
+      await db.queryTextRows(Prisma.sql`SELECT 'x'::text AS x`);
+      expect(db.statementCount - before).toBe(1);
+      await expect(db.queryTextRows(Prisma.sql`SELECT ${'not a uuid'}::uuid::text AS id`)).rejects.toMatchObject({
+        name: 'DriverAdapterError',
+        cause: { kind: 'InvalidInputValue' },
+      });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fails as unavailable when the database cannot be reached', async () => {
+    const db = await Database.open({ url: 'postgresql://postgres@127.0.0.1:1/test', acquireTimeoutMs: 1000 });
+    try {
+      const error = await db.queryTextRows(Prisma.sql`SELECT 'x'::text AS x`).catch((caught: unknown) => caught);
+      expect(isDatabaseUnavailable(error)).toBe(true);
     } finally {
       await db.close();
     }

@@ -272,13 +272,13 @@ COALESCE((
 FROM channels c
 WHERE c.account_id = ${accountId} AND c.telegram_id = ${BigInt(listing.channelId)}::bigint`;
 
-  const [found] = await deps.db.prisma.$queryRaw<{ head: string; items: string }[]>(statement);
+  const [found] = await deps.db.queryTextRows<'head' | 'items'>(statement);
   if (!found) throw notFound(`Channel ${listing.channelId} not found`);
-  const head = JSON.parse(found.head) as PageHead;
+  const head = JSON.parse(found.head!) as PageHead;
   const refusal = channelStateError(head.status, listing.channelId, 'read');
   if (refusal) throw refusal;
   if (tagGroups) tagGroups.check({ tags: head.tags!, tagTypes: head.tagTypes! });
-  return { page: listing.page, limit: listing.limit, total: Number(head.total), itemsJson: found.items };
+  return { page: listing.page, limit: listing.limit, total: Number(head.total), itemsJson: found.items! };
 }
 
 /** The same page with its items as objects in the shape of the Prisma `query` Pothos planned. */
