@@ -365,7 +365,11 @@ try {
     for (const side of ['graphql', 'floor', 'floor', 'graphql'] as const) {
       const profiled = profiler && side === 'graphql' && rounds.graphql.length === 0;
       if (profiled) await profiler.start();
-      rounds[side].push(await runLoad({ ...loadOf(side), duration: options.duration / 2 }));
+      const round = await runLoad({ ...loadOf(side), duration: options.duration / 2 });
+      rounds[side].push(round);
+      log(
+        `    round ${rounds.graphql.length + rounds.floor.length}, ${side}: ${round.requestsPerSecond.toFixed(1)} req/s, p50 ${round.p50Ms} ms, p99 ${round.p99Ms} ms`,
+      );
       if (profiled) {
         const file = path.resolve('tmp', `bench-graphql-${query.key}.cpuprofile`);
         const summary = await profiler.stop(file);
