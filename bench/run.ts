@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 20 --warmup 2 --connections 10 --links 100000 --search giveaway --only default,tagFilter --profile]
+// npm run bench [-- --duration 20 --server-warmup 15 --warmup 2 --connections 10 --links 100000 --search giveaway --only default,tagFilter --profile]
 //
 // GraphQL server vs. a raw-SQL floor on the same requests and data:
 //   1. migrate; seed `--links` links into a dedicated channel of the demo account (skipped when it
@@ -44,6 +44,7 @@ const BENCH_CHANNEL_TITLE = 'Benchmark channel';
 const { values: argv } = parseArgs({
   options: {
     duration: { type: 'string', default: '20' },
+    'server-warmup': { type: 'string', default: '15' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '10' },
     links: { type: 'string', default: '100000' },
@@ -56,7 +57,7 @@ const { values: argv } = parseArgs({
 });
 if (argv.help) {
   console.log(
-    'usage: npm run bench -- [--duration s] [--warmup s] [--connections n] [--links n] [--search text] [--data-dir dir] [--only key,key] [--profile]',
+    'usage: npm run bench -- [--duration s] [--server-warmup s] [--warmup s] [--connections n] [--links n] [--search text] [--data-dir dir] [--only key,key] [--profile]',
   );
   process.exit(0);
 }
@@ -70,6 +71,7 @@ const positive = (name: string, value: string, min = 1) => {
 };
 const options = {
   duration: positive('duration', argv.duration),
+  serverWarmup: positive('server-warmup', argv['server-warmup'], 0),
   warmup: positive('warmup', argv.warmup, 0),
   connections: Math.round(positive('connections', argv.connections)),
   links: Math.round(positive('links', argv.links)),
@@ -340,6 +342,30 @@ try {
     );
   }
 
+  const sides = { graphql: { url: graphql.url, headers: auth }, floor: { url: floor.url, headers: {} } } as const;
+  const loadOf = (side: keyof typeof sides, query: BenchQuery) => ({
+    url: sides[side].url,
+    body: requestBody(query),
+    headers: sides[side].headers,
+    connections: options.connections,
+  });
+  // A server reaches its steady state only once its code is optimised and its heap has grown: the
+  // GraphQL server after some 5,000 requests (about 15 s here), the floor after a few hundred. Each
+  // side first serves every query in turn for the same time, and what it did is printed.
+  if (options.serverWarmup > 0) {
+    log('');
+    log(`Server warm-up: ${options.serverWarmup} s of load on each side, the queries in turn.`);
+    const seconds = Math.max(1, options.serverWarmup / queries.length);
+    for (const side of ['graphql', 'floor'] as const) {
+      const done = [];
+      for (const query of queries) {
+        const { requestsPerSecond } = await runLoad({ ...loadOf(side, query), duration: seconds });
+        done.push(`${query.key} ${requestsPerSecond.toFixed(1)} req/s`);
+      }
+      log(`  ${side.padEnd(8)} ${done.join(', ')}`);
+    }
+  }
+
   log('');
   log(
     `Load: autocannon, ${options.connections} connections; per query, a ${options.warmup} s warm-up of each side, then ` +
@@ -350,22 +376,14 @@ try {
   if (profiler) closers.push(() => profiler.close());
   const results: Record<string, { graphql: LoadResult; floor: LoadResult }> = {};
   for (const query of queries) {
-    const body = requestBody(query);
-    const sides = { graphql: { url: graphql.url, headers: auth }, floor: { url: floor.url, headers: {} } } as const;
-    const loadOf = (side: keyof typeof sides) => ({
-      url: sides[side].url,
-      body,
-      headers: sides[side].headers,
-      connections: options.connections,
-    });
     if (options.warmup > 0) {
-      for (const side of ['graphql', 'floor'] as const) await runLoad({ ...loadOf(side), duration: options.warmup });
+      for (const side of ['graphql', 'floor'] as const) await runLoad({ ...loadOf(side, query), duration: options.warmup });
     }
     const rounds: Record<keyof typeof sides, LoadResult[]> = { graphql: [], floor: [] };
     for (const side of ['graphql', 'floor', 'floor', 'graphql'] as const) {
       const profiled = profiler && side === 'graphql' && rounds.graphql.length === 0;
       if (profiled) await profiler.start();
-      const round = await runLoad({ ...loadOf(side), duration: options.duration / 2 });
+      const round = await runLoad({ ...loadOf(side, query), duration: options.duration / 2 });
       rounds[side].push(round);
       log(
         `    round ${rounds.graphql.length + rounds.floor.length}, ${side}: ${round.requestsPerSecond.toFixed(1)} req/s, p50 ${round.p50Ms} ms, p99 ${round.p99Ms} ms`,
@@ -438,6 +456,7 @@ try {
     links: seeded.links,
     ...(seeded.seededMs !== undefined ? { seedMs: seeded.seededMs } : {}),
     durationSeconds: options.duration,
+    warmupSeconds: { server: options.serverWarmup, query: options.warmup },
     connections: options.connections,
     shortLinks,
     ...(ingest ? { ingest } : {}),

@@ -190,7 +190,14 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
     ],
     context: async ({ request, requestId }): Promise<Context> => {
       const viewer = await auth.authenticateAndLimit(request);
-      const deps = { ...app, log: log.child({ requestId }) };
+      // The request's logger is made when something logs: most requests log nothing but the access line.
+      let requestLog: typeof log | undefined;
+      const deps = {
+        ...app,
+        get log() {
+          return (requestLog ??= log.child({ requestId }));
+        },
+      };
       return Object.freeze({ requestId, viewer, deps });
     },
   });

@@ -216,11 +216,15 @@ async function runPlan(plan: PagePlan, args: ExecutionArgs): Promise<string | nu
     return null; // the executor runs it again and reports the error as it always does
   }
   if (typeof page?.itemsJson !== 'string') throw new Error(`${plan.field.name} did not answer with the row shape it was given`);
-  const body = plan.parts.map((part) => {
+  // One join: a flat string. Concatenating around the items would leave a rope that yoga's Response
+  // and then Node's header write would each flatten again, copying the items twice more.
+  const pieces = [`{"data":{${JSON.stringify(key)}:{`];
+  plan.parts.forEach((part, i) => {
     const value = 'items' in part ? page.itemsJson : 'number' in part ? String(page[part.number]) : JSON.stringify(part.constant);
-    return `${JSON.stringify(part.key)}:${value}`;
+    pieces.push(`${i ? ',' : ''}${JSON.stringify(part.key)}:`, value);
   });
-  return `{"data":{${JSON.stringify(key)}:{${body.join(',')}}}}`;
+  pieces.push('}}}');
+  return pieces.join('');
 }
 
 /** A page answered as its text: `stringify` is what yoga's result processors write; `data` is parsed only if asked for. */
