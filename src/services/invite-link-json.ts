@@ -51,11 +51,19 @@ interface Relation {
 const one = (table: string, key: string, parentKey: string) => (parent: string, row: (alias: string) => Prisma.Sql, alias: string) =>
   Prisma.sql`(SELECT ${row(alias)} FROM ${Prisma.raw(table)} ${Prisma.raw(alias)} WHERE ${Prisma.raw(`${alias}.${key} = ${parent}.${parentKey}`)})`;
 
-/** A link's tags ordered by name (the tags field's order), each as `wrap(row)`. */
+/**
+ * A link's tags ordered by name (the tags field's order), each as `wrap(row)`. Each tag's type is
+ * joined as `<alias>_type` (Tag.type reads it there; PostgreSQL drops the join when nothing does).
+ */
 const linkTags = (wrap: (row: Prisma.Sql) => Prisma.Sql) => (parent: string, row: (alias: string) => Prisma.Sql, alias: string) =>
   Prisma.sql`COALESCE((SELECT json_agg(${wrap(row(alias))} ORDER BY ${Prisma.raw(`${alias}.name, ${alias}.id`)})
     FROM invite_link_tags ${Prisma.raw(`${alias}_lt`)} JOIN tags ${Prisma.raw(alias)} ON ${Prisma.raw(`${alias}.id = ${alias}_lt.tag_id`)}
+    LEFT JOIN tag_types ${Prisma.raw(`${alias}_type`)} ON ${Prisma.raw(`${alias}_type.id = ${alias}.type_id`)}
     WHERE ${Prisma.raw(`${alias}_lt.invite_link_id = ${parent}.id`)}), '[]'::json)`;
+
+/** Tag rows are shaped only inside linkTags, which has joined their type. */
+const joinedTagType = (parent: string, row: (alias: string) => Prisma.Sql) =>
+  Prisma.sql`CASE WHEN ${Prisma.raw(`${parent}_type.id`)} IS NULL THEN NULL ELSE ${row(`${parent}_type`)} END`;
 
 const RELATIONS: Partial<Record<Model, Record<string, Relation>>> = {
   InviteLink: {
@@ -67,7 +75,7 @@ const RELATIONS: Partial<Record<Model, Record<string, Relation>>> = {
     // The GraphQL tags field's shape: the Tag rows themselves.
     tagList: { model: 'Tag', sql: linkTags((row) => row) },
   },
-  Tag: { type: { model: 'TagType', sql: one('tag_types', 'id', 'type_id') } },
+  Tag: { type: { model: 'TagType', sql: joinedTagType } },
 };
 
 export const isScalarOf = (model: Model, field: string) => SCALARS[model].includes(field);
@@ -126,15 +134,21 @@ const jsonSql = (value: unknown) => Prisma.raw(`'${JSON.stringify(value).replace
 
 const pageRows = new WeakMap<RowShape, Prisma.Sql>();
 
-/** rowJsonSql of a page's rows (alias `p`), built once per shape: a planned operation keeps its shape. */
+/**
+ * rowJsonSql of a page's links (alias `p`), whose channel is the statement's row `c`; built once per
+ * shape: a planned operation keeps its shape.
+ */
 export function pageRowJsonSql(shape: RowShape): Prisma.Sql {
   let sql = pageRows.get(shape);
-  if (!sql) pageRows.set(shape, (sql = rowJsonSql(shape, 'p')));
+  if (!sql) pageRows.set(shape, (sql = rowJsonSql(shape, 'p', 0, { channel: 'c' })));
   return sql;
 }
 
-/** `json_build_object(...)` of one row of `shape.model` at `alias`. */
-function rowJsonSql(shape: RowShape, alias: string, depth = 0): Prisma.Sql {
+/**
+ * `json_build_object(...)` of one row of `shape.model` at `alias`. `present`: relations of this row
+ * that the statement already has as a row of its own (relation → alias), read there instead of looked up.
+ */
+function rowJsonSql(shape: RowShape, alias: string, depth = 0, present: Record<string, string> = {}): Prisma.Sql {
   const pairs: Prisma.Sql[] = [];
   let index = 0;
   for (const field of shape.fields) {
@@ -146,7 +160,10 @@ function rowJsonSql(shape: RowShape, alias: string, depth = 0): Prisma.Sql {
     } else {
       const relation = RELATIONS[shape.model]![field.relation]!;
       const childAlias = `j${depth}_${index++}`;
-      let child = relation.sql(alias, (a) => rowJsonSql(field.shape, a, depth + 1), childAlias);
+      const presentAs = Object.hasOwn(present, field.relation) ? present[field.relation] : undefined;
+      let child = presentAs
+        ? rowJsonSql(field.shape, presentAs, depth + 1)
+        : relation.sql(alias, (a) => rowJsonSql(field.shape, a, depth + 1), childAlias);
       if (field.whenMissing) child = Prisma.sql`COALESCE(${child}, ${jsonSql(field.whenMissing)})`;
       pairs.push(Prisma.sql`${key}, ${child}`);
     }
