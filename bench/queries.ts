@@ -25,6 +25,9 @@ export const STATS_PAGE_SELECTION = /* GraphQL */ `
 
 export const PAGE_SIZE = 20;
 
+/** The demo account's channel reserved for the benchmark (not one of the emulator's chats). */
+export const BENCH_CHANNEL_TELEGRAM_ID = -1001000099999;
+
 export interface BenchQuery {
   /** Short key used in the table and the JSON summary. */
   key: string;

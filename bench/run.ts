@@ -31,11 +31,9 @@ import { createServer } from '../src/http/server.ts';
 import { buildApp, type App } from '../src/app.ts';
 import { closeServer, listen, startPgFloor, startPgliteFloor, type Floor } from './floor.ts';
 import { runLoad, type LoadResult } from './load.ts';
-import { benchQueries, requestBody, type BenchFixtures, type BenchQuery } from './queries.ts';
+import { BENCH_CHANNEL_TELEGRAM_ID, benchQueries, requestBody, type BenchFixtures, type BenchQuery } from './queries.ts';
 import { CpuProfiler } from './profile.ts';
 
-/** The demo account's channel reserved for the benchmark (not one of the emulator's chats). */
-export const BENCH_CHANNEL_TELEGRAM_ID = -1001000099999;
 const BENCH_CHANNEL_TITLE = 'Benchmark channel';
 
 // ------------------------------------------------------------------------------------------------
