@@ -217,7 +217,7 @@ async function runPlan(plan: PagePlan, args: ExecutionArgs): Promise<string | nu
   }
   if (typeof page?.itemsJson !== 'string') throw new Error(`${plan.field.name} did not answer with the row shape it was given`);
   // One join: a flat string. Concatenating around the items would leave a rope that yoga's Response
-  // and then Node's header write would each flatten again, copying the items twice more.
+  // flattens again, one more copy of the items per request.
   const pieces = [`{"data":{${JSON.stringify(key)}:{`];
   plan.parts.forEach((part, i) => {
     const value = 'items' in part ? page.itemsJson : 'number' in part ? String(page[part.number]) : JSON.stringify(part.constant);

@@ -216,18 +216,18 @@ export interface InviteLinkJsonPage {
 }
 
 /**
- * One page of a channel's links plus the total of all matches, in one statement: the channel row
- * (looked up within the account: no row, NOT_FOUND), the page shaped as JSON by `rows`
- * (invite-link-json.ts), the total (linkTotalSql) and, with a tag-group filter, the account's tags
- * and tag types it names. The same statement whatever the page size. The items stay JSON text.
- */
-/**
  * The first page has no OFFSET. PostgreSQL's generic plan for a prepared statement with an unknown
  * OFFSET expects to fetch many rows: it then collects every match (a name search's trigram index)
  * and sorts them, where a first page walks the order's index and stops at the limit, several times faster.
  */
 const offsetSql = (offset: number) => (offset === 0 ? Prisma.empty : Prisma.sql` OFFSET ${offset}::bigint`);
 
+/**
+ * One page of a channel's links plus the total of all matches, in one statement: the channel row
+ * (looked up within the account: no row, NOT_FOUND), the page shaped as JSON by `rows`
+ * (invite-link-json.ts), the total (linkTotalSql) and, with a tag-group filter, the account's tags
+ * and tag types it names. The same statement whatever the page size. The items stay JSON text.
+ */
 export async function listInviteLinksJson(
   actor: AccountActor,
   deps: ServiceDeps,
