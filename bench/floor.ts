@@ -49,7 +49,7 @@ interface TagGroup {
  * of them. Links are reached through the channel, which is looked up within the account, so the
  * links need no account_id test of their own (every link of a channel belongs to the channel's account).
  */
-export function inviteLinksStatement(variables: Variables): SqlStatement {
+export function inviteLinksSql(variables: Variables): Prisma.Sql {
   const channelId = variables.channelId;
   if (typeof channelId !== 'number' || !Number.isSafeInteger(channelId)) throw new BadRequest('channelId');
   const name = typeof variables.name === 'string' && variables.name !== '' ? variables.name : null;
@@ -75,7 +75,7 @@ export function inviteLinksStatement(variables: Variables): SqlStatement {
       FROM invite_links l JOIN invite_link_stats st ON st.invite_link_id = l.id AND st.channel_id = l.channel_id`
     : Prisma.sql` FROM invite_links l`;
 
-  const sql = Prisma.sql`
+  return Prisma.sql`
 SELECT json_build_object('data', json_build_object('inviteLinks', json_build_object(
   'total', ${linkTotalSql(linkFilter, Prisma.sql`c.id`, accountId)},
   'items', COALESCE((
@@ -108,6 +108,10 @@ SELECT json_build_object('data', json_build_object('inviteLinks', json_build_obj
 )))::text AS body
 FROM channels c
 WHERE c.account_id = ${accountId} AND c.telegram_id = ${String(channelId)}::bigint`;
+}
+
+export function inviteLinksStatement(variables: Variables): SqlStatement {
+  const sql = inviteLinksSql(variables);
   return statement(sql.text, sql.values);
 }
 

@@ -2,16 +2,16 @@
 //
 // CPU time per statement of the three ways a page's statement can reach PostgreSQL, for the same
 // statement (the floor's default page: a 7 KB JSON text per call), 10 in flight:
-//   - Prisma's client: `$queryRawUnsafe` (the request pipeline, then the driver adapter);
-//   - Prisma's driver adapter alone (`Database.queryTextRows`, what the links page uses);
+//   - Prisma's client: `$queryRaw` (the request pipeline, then the driver adapter);
+//   - Prisma's driver adapter alone: `Database.queryTextRows`, what the links page uses;
 //   - `pg` alone.
 // Run the benchmark seed first (npm run bench seeds the channel). The rounds are interleaved so a
 // machine that slows down weighs on every path alike.
 import { parseArgs } from 'node:util';
 import { Database } from '../src/db/database.ts';
-import { PgAdapterFactory } from '../src/db/pg.ts';
-import { PREPARED_STATEMENT_MARK, preparedStatementNames } from '../src/db/prepared-statements.ts';
-import { inviteLinksStatement } from './floor.ts';
+import { PREPARED_STATEMENT_MARK } from '../src/db/prepared-statements.ts';
+import { Prisma } from '../src/generated/prisma/client.ts';
+import { inviteLinksSql } from './floor.ts';
 import { BENCH_CHANNEL_TELEGRAM_ID } from './queries.ts';
 
 const { values: argv } = parseArgs({
@@ -24,15 +24,13 @@ if (!url) {
 }
 
 const db = await Database.open({ url });
-const adapter = await new PgAdapterFactory(db.pgPool!, { statementNameGenerator: preparedStatementNames() }).connect();
-const { text, values } = inviteLinksStatement({ channelId: BENCH_CHANNEL_TELEGRAM_ID });
-const marked = `${PREPARED_STATEMENT_MARK}\n${text}`;
+const page = inviteLinksSql({ channelId: BENCH_CHANNEL_TELEGRAM_ID });
+const statement = Prisma.sql`${Prisma.raw(PREPARED_STATEMENT_MARK)}\n${page}`;
 
 const paths: Record<string, () => Promise<unknown>> = {
-  'Prisma client ($queryRawUnsafe)': () => db.prisma.$queryRawUnsafe(marked, ...values),
-  "Prisma's driver adapter": () =>
-    adapter.queryRaw({ sql: marked, args: values, argTypes: values.map(() => ({ scalarType: 'unknown', arity: 'scalar' })) }),
-  'pg alone': () => db.pgPool!.query({ name: 'query_paths', text, values }),
+  'Prisma client ($queryRaw)': () => db.prisma.$queryRaw(statement),
+  "Prisma's driver adapter": () => db.queryTextRows(statement),
+  'pg alone': () => db.pgPool!.query({ name: 'query_paths', text: page.text, values: page.values }),
 };
 
 async function measure(run: () => Promise<unknown>, queries: number) {
@@ -61,6 +59,5 @@ try {
   console.log(`CPU time of this process per statement, ${queries} statements per round, 10 in flight:`);
   for (const [name, rounds] of Object.entries(results)) console.log(`  ${name.padEnd(32)} ${rounds.join(', ')}`);
 } finally {
-  await adapter.dispose();
   await db.close();
 }
