@@ -212,7 +212,8 @@ describe('exactly one poller per PostgreSQL database', () => {
     // The first tries again only after 10 s, like a process that died: the second takes over.
     const t = await polling({ poller: { lockRetryMs: 10_000 } });
     const first = t.telegramPoller!;
-    await until(() => first.isPolling, 'the first poller');
+    // Until a getUpdates has asked for chat_member updates, Telegram makes none (so a join would be lost).
+    await until(() => first.isPolling && getUpdatesCalls(t).length > 0, 'the first poller');
     const second = startPoller(t);
     const admin = new pg.Client({ connectionString: t.database.url });
     await admin.connect();
