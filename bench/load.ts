@@ -1,5 +1,6 @@
 // Drives one HTTP endpoint with autocannon. The load generator runs in a worker thread, so the
 // servers under test keep the main thread's event loop to themselves.
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
 export interface LoadOptions {
@@ -18,9 +19,15 @@ export interface LoadResult {
   requests: number;
   /** How long the load actually ran. */
   seconds: number;
+  /**
+   * Time the servers' event loop (the main thread; the load runs in a worker) was not waiting for
+   * I/O, per request: its own work, and any time the OS gave the CPU to another process meanwhile.
+   */
+  loopBusyMsPerRequest: number;
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const loopBefore = performance.eventLoopUtilization();
   const result = await autocannon({
     url: options.url,
     method: 'POST',
@@ -38,7 +45,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     );
   }
   if (result.requests.total === 0) throw new Error(`${options.url}: no request completed`);
+  const loop = performance.eventLoopUtilization(loopBefore);
   return {
+    loopBusyMsPerRequest: loop.active / result.requests.total,
     requestsPerSecond: result.requests.total / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,

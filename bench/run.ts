@@ -151,6 +151,7 @@ function combineRounds(rounds: LoadResult[]): LoadResult {
   return {
     requests,
     seconds,
+    loopBusyMsPerRequest: rounds.reduce((sum, r) => sum + r.loopBusyMsPerRequest * r.requests, 0) / requests,
     requestsPerSecond: requests / seconds,
     p50Ms: Math.max(...rounds.map((r) => r.p50Ms)),
     p99Ms: Math.max(...rounds.map((r) => r.p99Ms)),
@@ -379,17 +380,18 @@ try {
     }
     const rounds: Record<keyof typeof sides, LoadResult[]> = { graphql: [], floor: [] };
     for (const side of ['graphql', 'floor', 'floor', 'graphql'] as const) {
-      const profiled = profiler && side === 'graphql' && rounds.graphql.length === 0;
+      const profiled = profiler && rounds[side].length === 0;
       if (profiled) await profiler.start();
       const round = await runLoad({ ...loadOf(side, query), duration: options.duration / 2 });
       rounds[side].push(round);
       log(
-        `    round ${rounds.graphql.length + rounds.floor.length}, ${side}: ${round.requestsPerSecond.toFixed(1)} req/s, p50 ${round.p50Ms} ms, p99 ${round.p99Ms} ms`,
+        `    round ${rounds.graphql.length + rounds.floor.length}, ${side}: ${round.requestsPerSecond.toFixed(1)} req/s, p50 ${round.p50Ms} ms, p99 ${round.p99Ms} ms, ` +
+          `event loop busy ${round.loopBusyMsPerRequest.toFixed(3)} ms/request`,
       );
       if (profiled) {
-        const file = path.resolve('tmp', `bench-graphql-${query.key}.cpuprofile`);
+        const file = path.resolve('tmp', `bench-${side}-${query.key}.cpuprofile`);
         const summary = await profiler.stop(file);
-        log(`  cpu profile of the GraphQL server, ${query.key} (first round): ${path.relative(process.cwd(), file)}\n${summary}`);
+        log(`  cpu profile of the ${side} server, ${query.key} (its first round): ${path.relative(process.cwd(), file)}\n${summary}`);
       }
     }
     const measured = { graphql: combineRounds(rounds.graphql), floor: combineRounds(rounds.floor) };
@@ -448,6 +450,15 @@ try {
     p99GraphqlMs: pick((r) => r.graphql.p99Ms),
     p50GraphqlMs: pick((r) => r.graphql.p50Ms),
     p99FloorMs: pick((r) => r.floor.p99Ms),
+    loopBusyMsPerRequest: Object.fromEntries(
+      queries.map((q) => [
+        q.key,
+        {
+          graphql: round(results[q.key]!.graphql.loopBusyMsPerRequest, 3),
+          floor: round(results[q.key]!.floor.loopBusyMsPerRequest, 3),
+        },
+      ]),
+    ),
     statementsPerRequest: statements,
     matches,
     database: databaseKind,
