@@ -4,13 +4,13 @@ import type { Plugin } from 'graphql-yoga';
 const ACCEPTED_MEDIA_TYPES = new Set(['application/json', 'application/graphql+json', 'application/graphql']);
 
 /**
- * A POST to the GraphQL endpoint with another content type gets 415 and a message naming it
- * (yoga would parse a form body as an empty request, or answer 415 with no body).
+ * A POST with another content type gets 415 and a message naming it (yoga would parse a form body
+ * as an empty request, or answer 415 with no body). The edge hands yoga only its endpoint's requests.
  */
-export function contentTypePlugin(graphqlEndpoint: string): Plugin {
+export function contentTypePlugin(): Plugin {
   return {
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (request.method !== 'POST' || (url.pathname !== graphqlEndpoint && url.pathname !== `${graphqlEndpoint}/`)) return;
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return;
       const header = request.headers.get('content-type');
       const mediaType = header?.split(/[;,]/)[0]!.trim().toLowerCase() || null;
       if (mediaType && ACCEPTED_MEDIA_TYPES.has(mediaType)) return;

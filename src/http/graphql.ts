@@ -133,6 +133,8 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
     schema: options.schema,
     graphqlEndpoint: '/graphql',
     maxRequestBodySize: false,
+    // No uploads: contentTypePlugin refuses forms before a parser would read one.
+    multipart: false,
     landingPage: false,
     // The edge answers CORS.
     cors: false,
@@ -158,7 +160,7 @@ export function createGraphqlServer(app: App, options: GraphqlOptions): GraphqlS
       error: (...args) => (args.every(isClientError) ? log.debug({ yoga: args }) : log.error({ yoga: args })),
     },
     plugins: [
-      contentTypePlugin('/graphql'),
+      contentTypePlugin(),
       // The API authenticates with the Authorization header only: a browser never adds it by itself,
       // and a cross-site request carrying it needs a CORS preflight. Other requests must prove intent.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
