@@ -132,9 +132,14 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 describe('InviteLink.stats', () => {
-  it('counts the joins and leaves written for each link, and derives subscribers and costs', async () => {
-    const result = await page({ limit: 100 });
+  // Ordered by a counter, the page's statement joins the stats rows and reads the stats there.
+  it.each([
+    ['the default order', undefined],
+    ['a counter order', [{ field: 'JOINS', direction: 'DESC' }]],
+  ])('counts the joins and leaves written for each link, and derives subscribers and costs (%s)', async (_, orderBy) => {
+    const result = await page({ limit: 100, orderBy });
     expect(result.total).toBe(links.length);
+    expect(result.items).toHaveLength(links.length);
     const byId = new Map(links.map((l) => [l.id, l]));
     for (const item of result.items) {
       const l = byId.get(item.id)!;

@@ -132,15 +132,20 @@ function keySql(key: string): Prisma.Sql {
 /** A constant JSON value as an SQL literal (the statement's text stays the same for every request). */
 const jsonSql = (value: unknown) => Prisma.raw(`'${JSON.stringify(value).replace(/'/g, "''")}'::json`);
 
-const pageRows = new WeakMap<RowShape, Prisma.Sql>();
+/** Relations of a page's link that its statement already has as a row (relation → SQL naming the row). */
+export type PresentRows = Readonly<Record<string, string>>;
+
+const pageRows = new WeakMap<RowShape, Map<PresentRows, Prisma.Sql>>();
 
 /**
- * rowJsonSql of a page's links (alias `p`), whose channel is the statement's row `c`; built once per
- * shape: a planned operation keeps its shape.
+ * rowJsonSql of a page's links (alias `p`), reading the `present` relations where the statement has
+ * them; built once per shape and `present` (pass the same object each time): a planned operation keeps its shape.
  */
-export function pageRowJsonSql(shape: RowShape): Prisma.Sql {
-  let sql = pageRows.get(shape);
-  if (!sql) pageRows.set(shape, (sql = rowJsonSql(shape, 'p', 0, { channel: 'c' })));
+export function pageRowJsonSql(shape: RowShape, present: PresentRows): Prisma.Sql {
+  let byPresent = pageRows.get(shape);
+  if (!byPresent) pageRows.set(shape, (byPresent = new Map()));
+  let sql = byPresent.get(present);
+  if (!sql) byPresent.set(present, (sql = rowJsonSql(shape, 'p', 0, present)));
   return sql;
 }
 
@@ -148,7 +153,7 @@ export function pageRowJsonSql(shape: RowShape): Prisma.Sql {
  * `json_build_object(...)` of one row of `shape.model` at `alias`. `present`: relations of this row
  * that the statement already has as a row of its own (relation → alias), read there instead of looked up.
  */
-function rowJsonSql(shape: RowShape, alias: string, depth = 0, present: Record<string, string> = {}): Prisma.Sql {
+function rowJsonSql(shape: RowShape, alias: string, depth = 0, present: PresentRows = {}): Prisma.Sql {
   const pairs: Prisma.Sql[] = [];
   let index = 0;
   for (const field of shape.fields) {

@@ -1,7 +1,7 @@
 import { Prisma } from '../generated/prisma/client.ts';
 import type { ChannelStatus } from '../generated/prisma/client.ts';
 import { PREPARED_STATEMENT_MARK } from '../db/prepared-statements.ts';
-import { pageRowJsonSql, shapeOfSelect, type RowShape } from './invite-link-json.ts';
+import { pageRowJsonSql, shapeOfSelect, type PresentRows, type RowShape } from './invite-link-json.ts';
 import { visiblePartnerId } from '../auth/access.ts';
 import type { AccountActor } from '../auth/actor.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -222,6 +222,11 @@ export interface InviteLinkJsonPage {
  */
 const offsetSql = (offset: number) => (offset === 0 ? Prisma.empty : Prisma.sql` OFFSET ${offset}::bigint`);
 
+/** A page's link reads its channel from the statement's channel row `c`. */
+const CHANNEL_PRESENT: PresentRows = { channel: 'c' };
+/** Ordered by a counter, the page's rows carry their stats row too (`stats_row`), which the link's stats read. */
+const CHANNEL_AND_STATS_PRESENT: PresentRows = { channel: 'c', stats: '(p.stats_row)' };
+
 /**
  * One page of a channel's links plus the total of all matches, in one statement: the channel row
  * (looked up within the account: no row, NOT_FOUND), the page shaped as JSON by `rows`
@@ -251,8 +256,9 @@ export async function listInviteLinksJson(
   const order = orderSql(listing.orderBy ?? DEFAULT_ORDER);
   // Every link has its stats row (a trigger adds it with the link), so an inner join loses none;
   // with the channel on both sides it walks invite_link_stats' (channel_id, counter, id) index.
-  const statsJoin = order.statsColumns.length
-    ? Prisma.raw(`, ${order.statsColumns.map((column) => `st.${column} AS stats_${column}`).join(', ')}
+  const statsJoined = order.statsColumns.length > 0;
+  const statsJoin = statsJoined
+    ? Prisma.raw(`, st AS stats_row, ${order.statsColumns.map((column) => `st.${column} AS stats_${column}`).join(', ')}
         FROM invite_links l JOIN invite_link_stats st ON st.invite_link_id = l.id AND st.channel_id = l.channel_id`)
     : Prisma.raw(' FROM invite_links l');
   const lookups = tagGroups
@@ -268,7 +274,7 @@ SELECT json_build_object(
   'total', ${linkTotalSql(filter, Prisma.sql`c.id`, accountId)}${lookups}
 )::text AS head,
 COALESCE((
-  SELECT json_agg(${pageRowJsonSql(rows)} ORDER BY ${Prisma.raw(order.outer)})
+  SELECT json_agg(${pageRowJsonSql(rows, statsJoined ? CHANNEL_AND_STATS_PRESENT : CHANNEL_PRESENT)} ORDER BY ${Prisma.raw(order.outer)})
   FROM (
     SELECT l.*${statsJoin}
     WHERE ${and(conditions)}
